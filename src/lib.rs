@@ -1,0 +1,31 @@
+//! modelseal: signed provenance manifests for machine-learning models.
+//!
+//! A manifest (`provenance.toml`) records the SHA-256 of every file of a model
+//! directory and the lineage behind its weights; Ed25519 signatures in
+//! `provenance.sig` cover the manifest's exact bytes. [`verify::verify`] walks a
+//! directory and reports, in one pass, whether the bytes are the signed ones, who
+//! signed them, and how far the lineage can be traced.
+//!
+//! The library never prints: every operation returns a value (a report, a list of
+//! changes) that the binary renders.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod digest;
+pub mod init;
+pub mod keys;
+pub mod manifest;
+pub mod problem;
+pub mod report;
+pub mod signature;
+pub mod source;
+pub mod timestamp;
+pub mod trust;
+pub mod verify;
+pub mod walk;
+
+/// File name of the manifest inside a model directory.
+pub const MANIFEST_FILE: &str = "provenance.toml";
+/// File name of the signatures over the manifest.
+pub const SIGNATURE_FILE: &str = "provenance.sig";

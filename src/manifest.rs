@@ -1,0 +1,480 @@
+//! The manifest, `provenance.toml`, format 1: types, parsing and validation.
+//!
+//! Parsing is strict: unknown keys, wrong types, malformed digests and a
+//! format other than 1 are errors located by file, line and column. Paths are
+//! *not* judged here: a manifest that lists `../etc/passwd` parses, and verify
+//! reports that entry as `unsafe_path` without ever opening it.
+
+use crate::digest::{Sha256Digest, shard_count};
+use crate::source::{self, SourceError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use toml::Spanned;
+
+/// The only manifest format this version reads and writes.
+pub const FORMAT: u32 = 1;
+/// Largest manifest accepted, in bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// Smallest and largest shard sizes accepted.
+pub const SHARD_SIZE_RANGE: std::ops::RangeInclusive<u64> = (1 << 20)..=(64 << 30);
+/// The shard size `init` writes: 256 MiB.
+pub const DEFAULT_SHARD_SIZE: u64 = 256 << 20;
+
+/// What the directory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A model: weights plus what goes with them.
+    Model,
+    /// A dataset.
+    Dataset,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Model => "model",
+            Kind::Dataset => "dataset",
+        })
+    }
+}
+
+/// The role of a file in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Model weights.
+    Weights,
+    /// A model or training configuration.
+    Config,
+    /// Tokenizer files.
+    Tokenizer,
+    /// Dataset contents.
+    Data,
+    /// Source code.
+    Code,
+    /// Documentation: model card, licence text.
+    Docs,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Role::Weights => "weights",
+            Role::Config => "config",
+            Role::Tokenizer => "tokenizer",
+            Role::Data => "data",
+            Role::Code => "code",
+            Role::Docs => "docs",
+            Role::Other => "other",
+        };
+        f.write_str(s)
+    }
+}
+
+/// The hashing algorithm; format 1 knows only SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// SHA-256.
+    Sha256,
+}
+
+/// The `[hashing]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hashing {
+    /// The digest algorithm.
+    pub algorithm: Algorithm,
+    /// Files larger than this carry one digest per slice of this many bytes.
+    #[serde(deserialize_with = "shard_size")]
+    pub shard_size: u64,
+}
+
+fn shard_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if !SHARD_SIZE_RANGE.contains(&n) {
+        return Err(serde::de::Error::custom(format!(
+            "shard_size {n} is outside {}..={} bytes (1 MiB to 64 GiB)",
+            SHARD_SIZE_RANGE.start(),
+            SHARD_SIZE_RANGE.end()
+        )));
+    }
+    Ok(n)
+}
+
+/// One `[[file]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Relative, `/`-separated path (checked by verify, not by the parser).
+    pub path: String,
+    /// What the file is.
+    pub role: Role,
+    /// Size in bytes.
+    pub size: u64,
+    /// Digest of the whole file.
+    pub sha256: Sha256Digest,
+    /// Digest of each `shard_size` slice, present when `size > shard_size`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Sha256Digest>,
+    /// Line of the entry in the manifest (0 when built in memory).
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// One `[[dataset]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    /// Identifier, unique within the manifest.
+    pub id: String,
+    /// Human name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where the dataset is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The dataset's licence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `[[file]]` paths (role `data`) holding the data here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Digest of the dataset as published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256Digest>,
+    /// Path of the dataset's own signed manifest in this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// Line of the entry in the manifest.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A git commit: 40 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Commit(pub String);
+
+impl<'de> Deserialize<'de> for Commit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Commit(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "commit '{}' is not a full git commit id: expected 40 lowercase hex digits",
+                s.chars().take(80).collect::<String>()
+            )))
+        }
+    }
+}
+
+/// The code a training run used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRef {
+    /// Repository address.
+    pub uri: String,
+    /// The commit that ran.
+    pub commit: Commit,
+}
+
+/// The model a training run started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseModel {
+    /// The base model's name.
+    pub name: String,
+    /// Digest of the base model's `provenance.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256Digest>,
+    /// Path of the base model's signed manifest in this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+/// One `[[training]]` entry: a run that produced weights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// Identifier, unique within the manifest.
+    pub id: String,
+    /// `[[file]]` paths with role `weights` that this run produced.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    /// `[[file]]` paths with role `config`.
+    #[serde(default)]
+    pub configs: Vec<String>,
+    /// `[[dataset]]` ids.
+    #[serde(default)]
+    pub datasets: Vec<String>,
+    /// The code that ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeRef>,
+    /// The model it started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_model: Option<BaseModel>,
+    /// Line of the entry in the manifest.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A parsed, validated manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    /// Format version; always [`FORMAT`].
+    pub manifest: u32,
+    /// Model or dataset.
+    pub kind: Kind,
+    /// Name, such as `acme/tiny-gpt`.
+    pub name: String,
+    /// Version of the release.
+    pub version: String,
+    /// Licence of the release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Gitignore-style patterns for files that need not be listed.
+    pub ignore: Vec<String>,
+    /// Hashing parameters.
+    pub hashing: Hashing,
+    /// Every file of the directory.
+    #[serde(rename = "file")]
+    pub files: Vec<FileEntry>,
+    /// Datasets behind the weights.
+    #[serde(rename = "dataset", skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<Dataset>,
+    /// Training runs behind the weights.
+    #[serde(rename = "training", skip_serializing_if = "Vec::is_empty")]
+    pub trainings: Vec<Training>,
+}
+
+/// The manifest as written, with spans for located validation errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestDoc {
+    manifest: Spanned<u32>,
+    kind: Kind,
+    name: Spanned<String>,
+    version: Spanned<String>,
+    #[serde(default)]
+    license: Option<String>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    hashing: Hashing,
+    #[serde(default)]
+    file: Vec<Spanned<FileEntry>>,
+    #[serde(default)]
+    dataset: Vec<Spanned<Dataset>>,
+    #[serde(default)]
+    training: Vec<Spanned<Training>>,
+}
+
+/// Only the format key, read first so a newer format gets a clear error
+/// rather than a complaint about the first key it added.
+#[derive(Deserialize)]
+struct FormatProbe {
+    manifest: Option<Spanned<toml::Value>>,
+}
+
+impl Manifest {
+    /// Reads and parses the manifest at `path` (a symlink is refused).
+    pub fn load(path: &Path) -> Result<(Manifest, Vec<u8>), SourceError> {
+        let bytes = source::read_bounded(path, MAX_MANIFEST_BYTES, false)?;
+        let manifest = Manifest::parse(path, &bytes)?;
+        Ok((manifest, bytes))
+    }
+
+    /// Parses manifest bytes; `file` names them in errors.
+    pub fn parse(file: &Path, bytes: &[u8]) -> Result<Manifest, SourceError> {
+        let text = source::as_text(file, bytes)?;
+        let probe: Result<FormatProbe, _> = toml::from_str(text);
+        if let Ok(FormatProbe {
+            manifest: Some(version),
+        }) = probe
+            && version.get_ref().as_integer() != Some(i64::from(FORMAT))
+        {
+            return Err(SourceError::Invalid {
+                location: source::Location::at(file, text, version.span().start),
+                message: format!(
+                    "manifest format {} is not supported; this modelseal reads format {FORMAT}",
+                    version.get_ref()
+                ),
+                help: Some("upgrade modelseal, or write `manifest = 1`".into()),
+            });
+        }
+        let doc: ManifestDoc = source::parse_toml(file, text)?;
+        let at = |span: std::ops::Range<usize>, msg: String| SourceError::at(file, text, span.start, msg);
+        let line_of = |span: &std::ops::Range<usize>| source::Location::at(file, text, span.start).line;
+
+        if doc.name.get_ref().trim().is_empty() {
+            return Err(at(doc.name.span(), "name must not be empty".into()));
+        }
+        if doc.version.get_ref().trim().is_empty() {
+            return Err(at(doc.version.span(), "version must not be empty".into()));
+        }
+        let shard_size = doc.hashing.shard_size;
+        let mut files = Vec::with_capacity(doc.file.len());
+        for spanned in doc.file {
+            let span = spanned.span();
+            let mut entry = spanned.into_inner();
+            let expected = shard_count(entry.size, shard_size);
+            if entry.shards.len() as u64 != expected {
+                let msg = if expected == 0 {
+                    format!(
+                        "file '{}' has {} shard digests, but its size {} is not larger than shard_size {shard_size}",
+                        entry.path,
+                        entry.shards.len(),
+                        entry.size
+                    )
+                } else {
+                    format!(
+                        "file '{}' needs {expected} shard digests for size {} and shard_size {shard_size}, but has {}",
+                        entry.path,
+                        entry.size,
+                        entry.shards.len()
+                    )
+                };
+                return Err(SourceError::Invalid {
+                    location: source::Location::at(file, text, span.start),
+                    message: msg,
+                    help: Some("run `modelseal update` to rehash the directory".into()),
+                });
+            }
+            entry.line = line_of(&span);
+            files.push(entry);
+        }
+        let mut dataset_ids = HashSet::new();
+        let mut datasets = Vec::with_capacity(doc.dataset.len());
+        for spanned in doc.dataset {
+            let span = spanned.span();
+            let mut dataset = spanned.into_inner();
+            if !dataset_ids.insert(dataset.id.clone()) {
+                return Err(at(span, format!("dataset id '{}' is used twice", dataset.id)));
+            }
+            dataset.line = line_of(&span);
+            datasets.push(dataset);
+        }
+        let mut training_ids = HashSet::new();
+        let mut trainings = Vec::with_capacity(doc.training.len());
+        for spanned in doc.training {
+            let span = spanned.span();
+            let mut training = spanned.into_inner();
+            if !training_ids.insert(training.id.clone()) {
+                return Err(at(span, format!("training id '{}' is used twice", training.id)));
+            }
+            training.line = line_of(&span);
+            trainings.push(training);
+        }
+        Ok(Manifest {
+            manifest: *doc.manifest.get_ref(),
+            kind: doc.kind,
+            name: doc.name.into_inner(),
+            version: doc.version.into_inner(),
+            license: doc.license,
+            ignore: doc.ignore,
+            hashing: doc.hashing,
+            files,
+            datasets,
+            trainings,
+        })
+    }
+
+    /// Renders a new manifest as TOML text, files sorted by path.
+    pub fn to_toml(&self) -> String {
+        let mut sorted = self.clone();
+        sorted.files.sort_by(|a, b| a.path.cmp(&b.path));
+        let body = toml::to_string(&sorted).unwrap_or_default();
+        format!(
+            "# modelseal provenance manifest, format 1 (see manifests/SPEC.md).\n\
+             # Keep it true to the files with `modelseal update`; sign it with `modelseal sign`.\n\
+             {body}"
+        )
+    }
+
+    /// The entry for `path`, if listed.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn minimal(extra: &str) -> String {
+        format!(
+            "manifest = 1\nkind = \"model\"\nname = \"acme/m\"\nversion = \"1\"\n\
+             [hashing]\nalgorithm = \"sha256\"\nshard_size = 1048576\n\
+             [[file]]\npath = \"a.bin\"\nrole = \"weights\"\nsize = 0\nsha256 = \"{DIGEST}\"\n{extra}"
+        )
+    }
+
+    fn parse(text: &str) -> Result<Manifest, SourceError> {
+        Manifest::parse(Path::new("provenance.toml"), text.as_bytes())
+    }
+
+    #[test]
+    fn parses_a_minimal_manifest_and_records_lines() {
+        let m = parse(&minimal("")).unwrap();
+        assert_eq!(m.files.len(), 1);
+        assert_eq!(m.files[0].line, 8);
+        assert_eq!(m.files[0].role, Role::Weights);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_with_location() {
+        let err = parse(&minimal("colour = \"red\"\n")).unwrap_err().to_string();
+        assert!(err.starts_with("provenance.toml:13:1: unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn rejects_other_formats_before_anything_else() {
+        let text = minimal("").replace("manifest = 1", "manifest = 2\nnew_key = 1");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("manifest format 2 is not supported"), "{err}");
+    }
+
+    #[test]
+    fn rejects_malformed_digests_and_commits() {
+        let err = parse(&minimal("").replace(DIGEST, "ABC")).unwrap_err().to_string();
+        assert!(err.contains("64 lowercase hex"), "{err}");
+        let err = parse(&minimal(
+            "[[training]]\nid = \"t\"\ncode = { uri = \"u\", commit = \"123\" }\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("40 lowercase hex"), "{err}");
+    }
+
+    #[test]
+    fn rejects_wrong_shard_counts() {
+        let text = minimal("").replace("size = 0", "size = 2097153");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("needs 3 shard digests"), "{err}");
+    }
+
+    #[test]
+    fn rejects_negative_sizes_and_out_of_range_shard_sizes() {
+        assert!(parse(&minimal("").replace("size = 0", "size = -1")).is_err());
+        assert!(parse(&minimal("").replace("shard_size = 1048576", "shard_size = 1")).is_err());
+    }
+
+    #[test]
+    fn rendered_manifest_parses_back_identically() {
+        let m = parse(&minimal("")).unwrap();
+        let again = parse(&m.to_toml()).unwrap();
+        let strip = |mut m: Manifest| {
+            m.files.iter_mut().for_each(|f| f.line = 0);
+            m
+        };
+        assert_eq!(strip(again), strip(m));
+    }
+}

@@ -1,0 +1,104 @@
+//! Problems that verification reports: every one found, never just the first.
+
+use serde::Serialize;
+use std::fmt;
+
+/// What kind of problem was found. The names are part of the JSON contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A listed file is not in the directory.
+    MissingFile,
+    /// A file in the directory is neither listed nor ignored.
+    UnexpectedFile,
+    /// A listed file has another size than the manifest says.
+    SizeMismatch,
+    /// A listed file's bytes do not match its digest.
+    HashMismatch,
+    /// A symbolic link, which is never followed.
+    Symlink,
+    /// A FIFO, socket, device node or other non-regular file.
+    SpecialFile,
+    /// A path that breaks the path rules (see [`crate::walk::check_path`]).
+    UnsafePath,
+    /// Two paths that collide after Unicode NFC normalisation and case folding.
+    DuplicatePath,
+    /// A file whose identity, size or mtime changed while it was read.
+    ChangedDuringRead,
+    /// A file that could not be opened or read.
+    UnreadableFile,
+    /// A signature entry that does not verify over the current manifest.
+    BadSignature,
+    /// Fewer valid trusted signatures than the policy's threshold.
+    ThresholdNotMet,
+    /// A weights file that no training run traces.
+    UntracedWeights,
+    /// A lineage reference that resolves to nothing.
+    DanglingReference,
+    /// An upstream manifest whose digest is not the one recorded.
+    UpstreamMismatch,
+    /// An upstream base model or dataset without a signed manifest.
+    UpstreamUnsigned,
+}
+
+impl ProblemKind {
+    /// The contract name, as it appears in JSON (`hash_mismatch`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingFile => "missing_file",
+            Self::UnexpectedFile => "unexpected_file",
+            Self::SizeMismatch => "size_mismatch",
+            Self::HashMismatch => "hash_mismatch",
+            Self::Symlink => "symlink",
+            Self::SpecialFile => "special_file",
+            Self::UnsafePath => "unsafe_path",
+            Self::DuplicatePath => "duplicate_path",
+            Self::ChangedDuringRead => "changed_during_read",
+            Self::UnreadableFile => "unreadable_file",
+            Self::BadSignature => "bad_signature",
+            Self::ThresholdNotMet => "threshold_not_met",
+            Self::UntracedWeights => "untraced_weights",
+            Self::DanglingReference => "dangling_reference",
+            Self::UpstreamMismatch => "upstream_mismatch",
+            Self::UpstreamUnsigned => "upstream_unsigned",
+        }
+    }
+
+    /// The lowest level that this problem breaks.
+    pub fn level(self) -> u8 {
+        match self {
+            Self::BadSignature | Self::ThresholdNotMet => 1,
+            Self::UntracedWeights | Self::DanglingReference => 2,
+            Self::UpstreamMismatch | Self::UpstreamUnsigned => 3,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem: its kind, the path it concerns, and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The problem kind.
+    pub kind: ProblemKind,
+    /// The path inside the model directory (or `provenance.sig` for signature problems).
+    pub path: String,
+    /// What was found, and where it helps, what to do.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem of `kind` about `path`.
+    pub fn new(kind: ProblemKind, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
