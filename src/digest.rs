@@ -55,7 +55,8 @@ impl FromStr for Sha256Digest {
     type Err = BadDigest;
     fn from_str(s: &str) -> Result<Self, BadDigest> {
         // Lowercase only: one digest has one spelling, so manifests compare byte for byte.
-        let well_formed = s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let well_formed =
+            s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let mut out = [0u8; 32];
         if !well_formed || hex::decode_to_slice(s, &mut out).is_err() {
             let shown: String = s.chars().take(80).collect();
@@ -194,13 +195,26 @@ enum UnitOutput {
     Shard(Sha256Digest),
 }
 
-/// Hashes every request over `jobs` threads, largest unit first. `progress`
-/// receives byte counts as they are read (from several threads).
+/// Receives the progress of a hashing run, from several threads at once.
+pub trait Progress: Sync {
+    /// Called once, before any byte is read, with the bytes the run will read.
+    fn start(&self, _total_bytes: u64) {}
+    /// Called as bytes are read.
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Hashes every request over `jobs` threads, largest unit first.
 pub fn hash_files(
     root: &Path,
     requests: &[HashRequest],
     jobs: usize,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Vec<Result<FileDigests, ReadFault>> {
     let mut units = Vec::new();
     for (index, request) in requests.iter().enumerate() {
@@ -227,7 +241,8 @@ pub fn hash_files(
         }
     }
     // Largest first, so the last units to finish are the smallest.
-    units.sort_by(|a, b| b.len.cmp(&a.len));
+    units.sort_by_key(|u| std::cmp::Reverse(u.len));
+    progress.start(units.iter().map(|u| u.len).sum());
 
     let slots: Vec<OnceLock<Result<UnitOutput, ReadFault>>> =
         units.iter().map(|_| OnceLock::new()).collect();
@@ -294,7 +309,7 @@ fn hash_unit(
     request: &HashRequest,
     unit: &Unit,
     buf: &mut [u8],
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<UnitOutput, ReadFault> {
     let full = root.join(&request.path);
     let file = open_no_follow(&full)?;
@@ -324,9 +339,13 @@ fn hash_unit(
                 shards: Vec::new(),
             })
         }
-        Want::WholeAndShards => {
-            UnitOutput::Digests(hash_whole_and_shards(&file, before.size, shard_size, buf, progress)?)
-        }
+        Want::WholeAndShards => UnitOutput::Digests(hash_whole_and_shards(
+            &file,
+            before.size,
+            shard_size,
+            buf,
+            progress,
+        )?),
     };
     let after = stamp_of_open(&file)?;
     if after != before {
@@ -341,7 +360,9 @@ fn hash_unit(
         Ok(_) => Err(ReadFault::Changed(
             "the name was pointed at another file during the read".into(),
         )),
-        Err(err) => Err(ReadFault::Changed(format!("it vanished during the read ({err})"))),
+        Err(err) => Err(ReadFault::Changed(format!(
+            "it vanished during the read ({err})"
+        ))),
     }
 }
 
@@ -350,7 +371,7 @@ fn hash_whole_and_shards(
     size: u64,
     shard_size: u64,
     buf: &mut [u8],
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<FileDigests, ReadFault> {
     let sharded = shard_count(size, shard_size) > 0;
     let mut whole = Sha256::new();
@@ -382,7 +403,7 @@ fn read_range(
     offset: u64,
     len: u64,
     buf: &mut [u8],
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
     mut sink: impl FnMut(&[u8]),
 ) -> Result<(), ReadFault> {
     const PROGRESS_STEP: u64 = 8 << 20;
@@ -393,18 +414,20 @@ fn read_range(
         let n = read_at(file, &mut buf[..want], offset + done)
             .map_err(|e| ReadFault::Unreadable(e.to_string()))?;
         if n == 0 {
-            return Err(ReadFault::Changed("it became shorter during the read".into()));
+            return Err(ReadFault::Changed(
+                "it became shorter during the read".into(),
+            ));
         }
         sink(&buf[..n]);
         done += n as u64;
         unreported += n as u64;
         if unreported >= PROGRESS_STEP {
-            progress(unreported);
+            progress.advance(unreported);
             unreported = 0;
         }
     }
     if unreported > 0 {
-        progress(unreported);
+        progress.advance(unreported);
     }
     Ok(())
 }
@@ -505,14 +528,17 @@ mod tests {
             request(dir.path(), "f", shard, Want::Whole),
             request(dir.path(), "empty", shard, Want::WholeAndShards),
         ];
-        let out = hash_files(dir.path(), &reqs, 3, &|_| {});
+        let out = hash_files(dir.path(), &reqs, 3, &NoProgress);
         let both = out[0].as_ref().unwrap();
         assert_eq!(both.whole, Some(Sha256Digest::of(&data)));
         let expected: Vec<_> = data.chunks(shard as usize).map(Sha256Digest::of).collect();
         assert_eq!(both.shards, expected);
         assert_eq!(out[1].as_ref().unwrap().shards, expected);
         assert_eq!(out[1].as_ref().unwrap().whole, None);
-        assert_eq!(out[2].as_ref().unwrap().whole, Some(Sha256Digest::of(&data)));
+        assert_eq!(
+            out[2].as_ref().unwrap().whole,
+            Some(Sha256Digest::of(&data))
+        );
         let empty = out[3].as_ref().unwrap();
         assert_eq!(empty.whole, Some(Sha256Digest::of(b"")));
         assert!(empty.shards.is_empty());
@@ -524,7 +550,7 @@ mod tests {
         std::fs::write(dir.path().join("f"), b"hello").unwrap();
         let req = request(dir.path(), "f", 1 << 20, Want::Whole);
         std::fs::write(dir.path().join("f"), b"hello, world").unwrap();
-        let out = hash_files(dir.path(), &[req], 1, &|_| {});
+        let out = hash_files(dir.path(), &[req], 1, &NoProgress);
         assert!(matches!(out[0], Err(ReadFault::Changed(_))), "{:?}", out[0]);
     }
 }

@@ -1,1 +1,255 @@
-//! todo
+//! Ed25519 keys: generation, PKCS#8 / SPKI PEM files, key ids.
+//!
+//! Private keys are PKCS#8 PEM, encrypted (scrypt + AES-256-CBC, PBES2) unless
+//! the user opts out, and written 0600. Keys made by
+//! `openssl genpkey -algorithm ed25519 [-aes256]` load as they are.
+
+use crate::digest::Sha256Digest;
+use crate::source::{self, SourceError};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Largest key file accepted, in bytes.
+pub const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+/// Errors about keys, each naming the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The key file could not be read.
+    #[error(transparent)]
+    Read(#[from] SourceError),
+    /// The file is not a PEM key of the expected kind.
+    #[error("{}: {what}", file.display())]
+    Malformed {
+        /// The key file.
+        file: PathBuf,
+        /// What is wrong and what was expected.
+        what: String,
+    },
+    /// The private key is encrypted and the passphrase does not open it.
+    #[error("{}: the passphrase does not decrypt this key (or the key is not an Ed25519 PKCS#8 key)", .0.display())]
+    WrongPassphrase(PathBuf),
+    /// The key is encrypted but no passphrase could be had.
+    #[error("{}: the key is encrypted; set MODELSEAL_PASSPHRASE or run on a terminal to be asked", .0.display())]
+    NoPassphrase(PathBuf),
+    /// keygen would overwrite an existing key.
+    #[error("{}: already exists; modelseal never overwrites a key (choose another --out)", .0.display())]
+    Exists(PathBuf),
+    /// A key file could not be written.
+    #[error("cannot write {}: {reason}", file.display())]
+    Write {
+        /// The file.
+        file: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The operating system's random source failed.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(String),
+}
+
+/// The key id: lowercase hex SHA-256 of the 32 raw public key bytes.
+pub fn keyid(key: &VerifyingKey) -> String {
+    Sha256Digest::of(key.as_bytes()).to_hex()
+}
+
+/// A new key from the operating system's random source.
+pub fn generate() -> Result<SigningKey, KeyError> {
+    let mut secret = Zeroizing::new([0u8; 32]);
+    getrandom::fill(secret.as_mut()).map_err(|e| KeyError::Random(e.to_string()))?;
+    Ok(SigningKey::from_bytes(&secret))
+}
+
+/// The files `keygen` wrote.
+#[derive(Debug, Clone)]
+pub struct KeyPairFiles {
+    /// `PREFIX.key`, mode 0600.
+    pub private: PathBuf,
+    /// `PREFIX.pub`.
+    pub public: PathBuf,
+    /// The key id.
+    pub keyid: String,
+}
+
+/// Writes `PREFIX.key` (PKCS#8 PEM, encrypted when `passphrase` is given, mode
+/// 0600) and `PREFIX.pub` (SPKI PEM). Refuses to overwrite either.
+pub fn write_key_pair(
+    prefix: &Path,
+    key: &SigningKey,
+    passphrase: Option<&[u8]>,
+) -> Result<KeyPairFiles, KeyError> {
+    let private = with_suffix(prefix, "key");
+    let public = with_suffix(prefix, "pub");
+    for path in [&private, &public] {
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Err(KeyError::Exists(path.clone()));
+        }
+    }
+    let malformed = |what: String| KeyError::Malformed {
+        file: private.clone(),
+        what,
+    };
+    let private_pem: Zeroizing<String> = match passphrase {
+        Some(pass) => key
+            .to_pkcs8_encrypted_pem(pass, LineEnding::LF)
+            .map_err(|e| malformed(format!("cannot encrypt the key: {e}")))?,
+        None => key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| malformed(format!("cannot encode the key: {e}")))?,
+    };
+    let public_pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| malformed(format!("cannot encode the public key: {e}")))?;
+    crate::atomic::create_private_file(&private, private_pem.as_bytes()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists(private.clone())
+        } else {
+            KeyError::Write {
+                file: private.clone(),
+                reason: e.to_string(),
+            }
+        }
+    })?;
+    crate::atomic::create_public_file(&public, public_pem.as_bytes()).map_err(|e| {
+        KeyError::Write {
+            file: public.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(KeyPairFiles {
+        private,
+        public,
+        keyid: keyid(&key.verifying_key()),
+    })
+}
+
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A private key loaded for signing, with anything the user should hear about it.
+pub struct LoadedSigningKey {
+    /// The key (zeroized on drop).
+    pub key: SigningKey,
+    /// Warnings, such as a key file readable by others.
+    pub warnings: Vec<String>,
+}
+
+/// Loads a PKCS#8 PEM private key. `passphrase` is asked for only when the key
+/// is encrypted.
+pub fn load_signing_key(
+    path: &Path,
+    passphrase: impl FnOnce() -> Option<Zeroizing<String>>,
+) -> Result<LoadedSigningKey, KeyError> {
+    let bytes = Zeroizing::new(source::read_bounded(path, MAX_KEY_BYTES, true)?);
+    let mut warnings = Vec::new();
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "{} is readable by others (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    let malformed = |what: &str| KeyError::Malformed {
+        file: path.to_path_buf(),
+        what: what.to_string(),
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| malformed("not a PEM text file"))?;
+    let key = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let pass = passphrase().ok_or_else(|| KeyError::NoPassphrase(path.to_path_buf()))?;
+        SigningKey::from_pkcs8_encrypted_pem(text.trim(), pass.as_bytes())
+            .map_err(|_| KeyError::WrongPassphrase(path.to_path_buf()))?
+    } else if text.contains("-----BEGIN PRIVATE KEY-----") {
+        SigningKey::from_pkcs8_pem(text.trim())
+            .map_err(|e| malformed(&format!("not an Ed25519 PKCS#8 private key ({e})")))?
+    } else if text.contains("-----BEGIN PUBLIC KEY-----") {
+        return Err(malformed(
+            "this is a public key; sign needs the private key (PREFIX.key)",
+        ));
+    } else {
+        return Err(malformed(
+            "not a PKCS#8 PEM private key (expected -----BEGIN PRIVATE KEY----- or \
+             -----BEGIN ENCRYPTED PRIVATE KEY-----; make one with `modelseal keygen`)",
+        ));
+    };
+    Ok(LoadedSigningKey { key, warnings })
+}
+
+/// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).
+pub fn parse_public_key_pem(text: &str) -> Result<VerifyingKey, String> {
+    if text.contains("PRIVATE KEY-----") {
+        return Err("this is a private key; give the public key (PREFIX.pub)".into());
+    }
+    if !text.contains("-----BEGIN PUBLIC KEY-----") {
+        return Err("not an SPKI PEM public key (expected -----BEGIN PUBLIC KEY-----)".into());
+    }
+    VerifyingKey::from_public_key_pem(text.trim())
+        .map_err(|e| format!("not an Ed25519 public key ({e})"))
+}
+
+/// Loads an SPKI PEM public key file.
+pub fn load_public_key(path: &Path) -> Result<VerifyingKey, KeyError> {
+    let bytes = source::read_bounded(path, MAX_KEY_BYTES, true)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::Malformed {
+        file: path.to_path_buf(),
+        what: "not a PEM text file".into(),
+    })?;
+    parse_public_key_pem(text).map_err(|what| KeyError::Malformed {
+        file: path.to_path_buf(),
+        what,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_pair_round_trips_plain_and_encrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate().unwrap();
+        let plain = write_key_pair(&dir.path().join("plain"), &key, None).unwrap();
+        let loaded = load_signing_key(&plain.private, || None).unwrap();
+        assert_eq!(loaded.key.to_bytes(), key.to_bytes());
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(load_public_key(&plain.public).unwrap(), key.verifying_key());
+
+        let enc = write_key_pair(&dir.path().join("enc"), &key, Some(b"pw")).unwrap();
+        let pass = || Some(Zeroizing::new("pw".to_string()));
+        assert_eq!(
+            load_signing_key(&enc.private, pass).unwrap().key.to_bytes(),
+            key.to_bytes()
+        );
+        let wrong = || Some(Zeroizing::new("nope".to_string()));
+        assert!(matches!(
+            load_signing_key(&enc.private, wrong),
+            Err(KeyError::WrongPassphrase(_))
+        ));
+        assert!(matches!(
+            load_signing_key(&enc.private, || None),
+            Err(KeyError::NoPassphrase(_))
+        ));
+        assert!(matches!(
+            write_key_pair(&dir.path().join("plain"), &key, None),
+            Err(KeyError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn keyid_is_sha256_of_raw_public_key() {
+        let key = SigningKey::from_bytes(&[7u8; 32]).verifying_key();
+        assert_eq!(keyid(&key), Sha256Digest::of(key.as_bytes()).to_hex());
+    }
+}

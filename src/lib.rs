@@ -13,10 +13,10 @@
 
 pub mod atomic;
 pub mod digest;
-pub mod init;
 pub mod keys;
 pub mod manifest;
 pub mod problem;
+pub mod release;
 pub mod report;
 pub mod signature;
 pub mod source;

@@ -309,8 +309,11 @@ impl Manifest {
             });
         }
         let doc: ManifestDoc = source::parse_toml(file, text)?;
-        let at = |span: std::ops::Range<usize>, msg: String| SourceError::at(file, text, span.start, msg);
-        let line_of = |span: &std::ops::Range<usize>| source::Location::at(file, text, span.start).line;
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            SourceError::at(file, text, span.start, msg)
+        };
+        let line_of =
+            |span: &std::ops::Range<usize>| source::Location::at(file, text, span.start).line;
 
         if doc.name.get_ref().trim().is_empty() {
             return Err(at(doc.name.span(), "name must not be empty".into()));
@@ -355,7 +358,10 @@ impl Manifest {
             let span = spanned.span();
             let mut dataset = spanned.into_inner();
             if !dataset_ids.insert(dataset.id.clone()) {
-                return Err(at(span, format!("dataset id '{}' is used twice", dataset.id)));
+                return Err(at(
+                    span,
+                    format!("dataset id '{}' is used twice", dataset.id),
+                ));
             }
             dataset.line = line_of(&span);
             datasets.push(dataset);
@@ -366,7 +372,10 @@ impl Manifest {
             let span = spanned.span();
             let mut training = spanned.into_inner();
             if !training_ids.insert(training.id.clone()) {
-                return Err(at(span, format!("training id '{}' is used twice", training.id)));
+                return Err(at(
+                    span,
+                    format!("training id '{}' is used twice", training.id),
+                ));
             }
             training.line = line_of(&span);
             trainings.push(training);
@@ -431,8 +440,13 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_with_location() {
-        let err = parse(&minimal("colour = \"red\"\n")).unwrap_err().to_string();
-        assert!(err.starts_with("provenance.toml:13:1: unknown field `colour`"), "{err}");
+        let err = parse(&minimal("colour = \"red\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("provenance.toml:13:1: unknown field `colour`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -444,7 +458,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_digests_and_commits() {
-        let err = parse(&minimal("").replace(DIGEST, "ABC")).unwrap_err().to_string();
+        let err = parse(&minimal("").replace(DIGEST, "ABC"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("64 lowercase hex"), "{err}");
         let err = parse(&minimal(
             "[[training]]\nid = \"t\"\ncode = { uri = \"u\", commit = \"123\" }\n",

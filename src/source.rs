@@ -175,7 +175,10 @@ mod tests {
         }
         let err = parse_toml::<S>(Path::new("f.toml"), "a = 1\nbogus = 2\n").unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("f.toml:2:1: unknown field `bogus`"), "{text}");
+        assert!(
+            text.starts_with("f.toml:2:1: unknown field `bogus`"),
+            "{text}"
+        );
         assert!(text.contains("help:"), "{text}");
     }
 }

@@ -1,1 +1,260 @@
-//! todo
+//! The trust policy: which keys count, until when, and how many must sign.
+
+use crate::keys::{self, KeyError};
+use crate::source::{self, Location, SourceError};
+use crate::timestamp::Timestamp;
+use ed25519_dalek::VerifyingKey;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Largest `trust.toml` accepted, in bytes.
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+
+/// A key the policy names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// Its name in the policy.
+    pub name: String,
+    /// The key id (hex SHA-256 of the raw key).
+    pub keyid: String,
+    /// The key.
+    pub key: VerifyingKey,
+    /// From this instant on, its signatures do not count.
+    pub expires: Option<Timestamp>,
+    /// A revoked key's signatures never count.
+    pub revoked: bool,
+}
+
+/// Which keys are trusted and how many distinct ones must sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    /// Distinct trusted keys whose valid signatures are required.
+    pub threshold: usize,
+    /// The keys, one entry per distinct key id.
+    pub keys: Vec<TrustedKey>,
+}
+
+/// How the policy regards a key at a given time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStanding {
+    /// Trusted and current.
+    Trusted,
+    /// Not in the policy.
+    Untrusted,
+    /// In the policy, expired at the given instant.
+    Expired(Timestamp),
+    /// In the policy, revoked.
+    Revoked,
+}
+
+/// Errors loading a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The policy file is unreadable or malformed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A key file named by `--key` or the policy could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    threshold: Spanned<i64>,
+    #[serde(default)]
+    key: Vec<Spanned<KeyDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyDoc {
+    name: String,
+    public_key: String,
+    #[serde(default)]
+    expires: Option<Timestamp>,
+    #[serde(default)]
+    revoked: bool,
+}
+
+impl TrustPolicy {
+    /// Reads a `trust.toml`. Key files it names are relative to its directory.
+    pub fn load(path: &Path) -> Result<TrustPolicy, TrustError> {
+        let bytes = source::read_bounded(path, MAX_POLICY_BYTES, true)?;
+        let text = source::as_text(path, &bytes)?;
+        let doc: PolicyDoc = source::parse_toml(path, text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut policy = TrustPolicy {
+            threshold: 0,
+            keys: Vec::new(),
+        };
+        for spanned in doc.key {
+            let span = spanned.span();
+            let entry = spanned.into_inner();
+            let key = if entry.public_key.trim_start().starts_with("-----BEGIN") {
+                keys::parse_public_key_pem(&entry.public_key).map_err(|what| {
+                    SourceError::at(
+                        path,
+                        text,
+                        span.start,
+                        format!("key '{}': {what}", entry.name),
+                    )
+                })?
+            } else {
+                let key_path: PathBuf = base.join(&entry.public_key);
+                keys::load_public_key(&key_path).map_err(|e| {
+                    SourceError::at(path, text, span.start, format!("key '{}': {e}", entry.name))
+                })?
+            };
+            policy.add(TrustedKey {
+                name: entry.name,
+                keyid: keys::keyid(&key),
+                key,
+                expires: entry.expires,
+                revoked: entry.revoked,
+            });
+        }
+        let threshold = *doc.threshold.get_ref();
+        let at_threshold = |message: String| -> TrustError {
+            SourceError::Invalid {
+                location: Location::at(path, text, doc.threshold.span().start),
+                message,
+                help: Some("threshold counts distinct keys listed under [[key]]".into()),
+            }
+            .into()
+        };
+        if threshold < 1 {
+            return Err(at_threshold(format!(
+                "threshold {threshold} must be at least 1 (a policy must require a signature)"
+            )));
+        }
+        if threshold as u64 > policy.keys.len() as u64 {
+            return Err(at_threshold(format!(
+                "threshold {threshold} can never be met: the policy lists {} distinct key(s)",
+                policy.keys.len()
+            )));
+        }
+        policy.threshold = threshold as usize;
+        Ok(policy)
+    }
+
+    /// A policy of the given public key files with threshold 1 (`--key`).
+    pub fn from_key_files(paths: &[PathBuf]) -> Result<TrustPolicy, TrustError> {
+        let mut policy = TrustPolicy {
+            threshold: 1,
+            keys: Vec::new(),
+        };
+        policy.add_key_files(paths)?;
+        Ok(policy)
+    }
+
+    /// Adds `--key` files to this policy; its threshold stands.
+    pub fn add_key_files(&mut self, paths: &[PathBuf]) -> Result<(), TrustError> {
+        for path in paths {
+            let key = keys::load_public_key(path)?;
+            self.add(TrustedKey {
+                name: path.display().to_string(),
+                keyid: keys::keyid(&key),
+                key,
+                expires: None,
+                revoked: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a key. A key listed twice is one key: revoked if any listing
+    /// revokes it, expiring at the earliest expiry any listing gives.
+    pub fn add(&mut self, key: TrustedKey) {
+        if let Some(existing) = self.keys.iter_mut().find(|k| k.keyid == key.keyid) {
+            existing.revoked |= key.revoked;
+            existing.expires = match (existing.expires, key.expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        } else {
+            self.keys.push(key);
+        }
+    }
+
+    /// How the policy regards `keyid` at `now`.
+    pub fn standing(&self, keyid: &str, now: Timestamp) -> (KeyStanding, Option<&TrustedKey>) {
+        let Some(key) = self.keys.iter().find(|k| k.keyid == keyid) else {
+            return (KeyStanding::Untrusted, None);
+        };
+        let standing = if key.revoked {
+            KeyStanding::Revoked
+        } else if let Some(expires) = key.expires.filter(|e| *e <= now) {
+            KeyStanding::Expired(expires)
+        } else {
+            KeyStanding::Trusted
+        };
+        (standing, Some(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+
+    fn pem(seed: u8) -> String {
+        SigningKey::from_bytes(&[seed; 32])
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap()
+    }
+
+    fn write_policy(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn loads_inline_and_file_keys_and_merges_duplicates() {
+        let (dir, path) = write_policy("");
+        std::fs::write(dir.path().join("a.pub"), pem(1)).unwrap();
+        let text = format!(
+            "threshold = 2\n[[key]]\nname = \"a\"\npublic_key = \"a.pub\"\n\
+             [[key]]\nname = \"b\"\npublic_key = \"\"\"\n{}\"\"\"\nexpires = 2030-01-01T00:00:00Z\n\
+             [[key]]\nname = \"a again\"\npublic_key = \"a.pub\"\nrevoked = true\n",
+            pem(2)
+        );
+        std::fs::write(&path, text).unwrap();
+        let policy = TrustPolicy::load(&path).unwrap();
+        assert_eq!(policy.threshold, 2);
+        assert_eq!(policy.keys.len(), 2);
+        assert!(policy.keys[0].revoked);
+        assert!(policy.keys[1].expires.is_some());
+    }
+
+    #[test]
+    fn rejects_thresholds_that_cannot_or_need_not_be_met() {
+        let (_d, path) = write_policy("threshold = 0\n");
+        let err = TrustPolicy::load(&path).unwrap_err().to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        let text = format!(
+            "threshold = 2\n[[key]]\nname = \"a\"\npublic_key = \"\"\"\n{}\"\"\"\n",
+            pem(1)
+        );
+        let (_d, path) = write_policy(&text);
+        let err = TrustPolicy::load(&path).unwrap_err().to_string();
+        assert!(err.contains("can never be met"), "{err}");
+    }
+
+    #[test]
+    fn rejects_times_without_offset() {
+        let text = format!(
+            "threshold = 1\n[[key]]\nname = \"a\"\npublic_key = \"\"\"\n{}\"\"\"\nexpires = 2030-01-01T00:00:00\n",
+            pem(1)
+        );
+        let (_d, path) = write_policy(&text);
+        let err = TrustPolicy::load(&path).unwrap_err().to_string();
+        assert!(err.contains("offset"), "{err}");
+    }
+}

@@ -269,7 +269,8 @@ fn relative_utf8(root: &Path, path: &Path) -> Option<String> {
 
 fn relative_lossy(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/")
+    rel.to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/")
 }
 
 #[cfg(unix)]
@@ -299,7 +300,15 @@ mod tests {
 
     #[test]
     fn check_path_accepts_plain_relative_paths() {
-        for ok in ["a", "model.safetensors", "data/train.jsonl", "a/b/c.d", "ü/ñ.txt", "..a", "a.."] {
+        for ok in [
+            "a",
+            "model.safetensors",
+            "data/train.jsonl",
+            "a/b/c.d",
+            "ü/ñ.txt",
+            "..a",
+            "a..",
+        ] {
             assert_eq!(check_path(ok), Ok(()), "{ok}");
         }
     }
@@ -340,6 +349,10 @@ mod tests {
     fn duplicate_paths_names_every_collision() {
         let problems = duplicate_paths(["a", "A", "b", "b"]);
         assert_eq!(problems.len(), 2);
-        assert!(problems.iter().all(|p| p.kind == ProblemKind::DuplicatePath));
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.kind == ProblemKind::DuplicatePath)
+        );
     }
 }

@@ -1,0 +1,464 @@
+//! Command-line definitions and rendering. Everything that decides anything
+//! lives in the library; this module parses, calls, prints and picks the exit
+//! status.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use modelseal::digest::{Progress, default_jobs};
+use modelseal::keys;
+use modelseal::manifest::Kind;
+use modelseal::problem::Problem;
+use modelseal::release::{self, InitOptions, ReleaseError};
+use modelseal::report;
+use modelseal::timestamp::Timestamp;
+use modelseal::trust::TrustPolicy;
+use modelseal::verify::{self, VerifyOptions};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+/// Environment variable that holds a private key's passphrase.
+const PASSPHRASE_ENV: &str = "MODELSEAL_PASSPHRASE";
+
+#[derive(Parser)]
+#[command(
+    name = "modelseal",
+    version,
+    about = "Signed provenance for machine-learning models: file digests, lineage and Ed25519 signatures",
+    long_about = None,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub.
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+        /// Leave the private key unencrypted (otherwise the passphrase comes
+        /// from MODELSEAL_PASSPHRASE or a terminal prompt).
+        #[arg(long)]
+        no_passphrase: bool,
+    },
+    /// Write provenance.toml listing every file of DIR with its digests.
+    Init {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Release name (default: the directory's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Release version.
+        #[arg(long, default_value = "0.1.0")]
+        version: String,
+        /// What the directory holds.
+        #[arg(long, value_enum, default_value_t = KindArg::Model)]
+        kind: KindArg,
+        /// Replace an existing provenance.toml.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+    /// Rehash DIR: add new files, drop vanished ones, keep lineage and comments.
+    Update {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+    /// Sign provenance.toml, after checking DIR matches it.
+    Sign {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The private key (PKCS#8 PEM).
+        #[arg(long, value_name = "PREFIX.key")]
+        key: PathBuf,
+        /// Signer name recorded beside the signature (not signed).
+        #[arg(long)]
+        signer: Option<String>,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+    /// Verify DIR: bytes, signatures and lineage.
+    Verify {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// A trusted public key (SPKI PEM); repeatable.
+        #[arg(long, value_name = "PUB")]
+        key: Vec<PathBuf>,
+        /// A trust policy file.
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        level: Option<u8>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct JobsArg {
+    /// Hashing threads (default: every core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+impl JobsArg {
+    fn get(&self) -> usize {
+        self.jobs.map_or_else(default_jobs, usize::from)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    Model,
+    Dataset,
+}
+
+/// How a command ended.
+enum Outcome {
+    Done,
+    Failed,
+}
+
+/// An error for the user: what happened, and problems to list under it.
+struct Failure {
+    message: String,
+    problems: Vec<Problem>,
+    exit: u8,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Self {
+        Failure {
+            message: message.to_string(),
+            problems: Vec::new(),
+            exit: 2,
+        }
+    }
+}
+
+impl From<ReleaseError> for Failure {
+    fn from(err: ReleaseError) -> Self {
+        let message = err.to_string();
+        match err {
+            ReleaseError::NotSealable(problems) => Failure {
+                message,
+                problems,
+                exit: 2,
+            },
+            ReleaseError::Mismatch(problems) => Failure {
+                message,
+                problems,
+                exit: 1,
+            },
+            _ => Failure::input(message),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let json = wants_json(std::env::args_os().skip(1));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            if json && err.use_stderr() {
+                println!("{}", report::error_json(&err.render().to_string()));
+                return ExitCode::from(2);
+            }
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli.command) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(failure) => {
+            if json {
+                println!("{}", report::error_json(&failure.message));
+            } else {
+                eprintln!("error: {}", failure.message);
+                for p in &failure.problems {
+                    eprintln!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+                }
+            }
+            ExitCode::from(failure.exit)
+        }
+    }
+}
+
+/// Whether the raw arguments ask for JSON, so even a usage error is JSON.
+fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().any(|a| a == "--format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+fn run(command: Command) -> Result<Outcome, Failure> {
+    match command {
+        Command::Keygen { out, no_passphrase } => keygen(&out, no_passphrase),
+        Command::Init {
+            dir,
+            name,
+            version,
+            kind,
+            force,
+            jobs,
+        } => {
+            let options = InitOptions {
+                name,
+                version,
+                kind: match kind {
+                    KindArg::Model => Kind::Model,
+                    KindArg::Dataset => Kind::Dataset,
+                },
+                force,
+                jobs: jobs.get(),
+            };
+            let bar = ProgressBar::new("hashing");
+            let outcome = release::init(&dir, &options, &bar)?;
+            bar.finish();
+            let m = &outcome.manifest;
+            println!(
+                "wrote {}: {} {} ({}), {} files, {}",
+                dir.join(modelseal::MANIFEST_FILE).display(),
+                m.name,
+                m.version,
+                m.kind,
+                m.files.len(),
+                report::human_bytes(outcome.bytes)
+            );
+            println!(
+                "next: review the roles, then `modelseal sign {} --key KEY.key`",
+                dir.display()
+            );
+            Ok(Outcome::Done)
+        }
+        Command::Update { dir, jobs } => {
+            let bar = ProgressBar::new("hashing");
+            let outcome = release::update(&dir, jobs.get(), &bar)?;
+            bar.finish();
+            for path in &outcome.added {
+                println!("added    {path}");
+            }
+            for path in &outcome.changed {
+                println!("changed  {path}");
+            }
+            for path in &outcome.removed {
+                println!("removed  {path}");
+            }
+            if outcome.written {
+                println!(
+                    "updated {}: {} added, {} changed, {} removed, {} unchanged; existing signatures no longer verify: sign again",
+                    dir.join(modelseal::MANIFEST_FILE).display(),
+                    outcome.added.len(),
+                    outcome.changed.len(),
+                    outcome.removed.len(),
+                    outcome.unchanged
+                );
+            } else {
+                println!("up to date: {} files unchanged", outcome.unchanged);
+            }
+            Ok(Outcome::Done)
+        }
+        Command::Sign {
+            dir,
+            key,
+            signer,
+            jobs,
+        } => {
+            let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key))
+                .map_err(Failure::input)?;
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let bar = ProgressBar::new("checking");
+            let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
+            bar.finish();
+            for dropped in &outcome.dropped {
+                println!("dropped stale signature: {dropped}");
+            }
+            if outcome.replaced {
+                println!("replaced this key's earlier signature");
+            }
+            println!(
+                "signed {} with key {} ({} signature(s) in {})",
+                dir.join(modelseal::MANIFEST_FILE).display(),
+                outcome.keyid,
+                outcome.total,
+                modelseal::SIGNATURE_FILE
+            );
+            Ok(Outcome::Done)
+        }
+        Command::Verify {
+            dir,
+            key,
+            trust,
+            level,
+            format,
+            jobs,
+        } => {
+            let policy = match (&trust, key.is_empty()) {
+                (Some(path), _) => {
+                    let mut policy = TrustPolicy::load(path).map_err(Failure::input)?;
+                    policy.add_key_files(&key).map_err(Failure::input)?;
+                    Some(policy)
+                }
+                (None, false) => Some(TrustPolicy::from_key_files(&key).map_err(Failure::input)?),
+                (None, true) => None,
+            };
+            let options = VerifyOptions {
+                required_level: level.unwrap_or(1),
+                policy,
+                jobs: jobs.get(),
+                now: Timestamp::now(),
+            };
+            let bar = ProgressBar::new("verifying");
+            let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
+            bar.finish();
+            match format {
+                Format::Json => println!("{}", report::to_json(&report)),
+                Format::Text => print!("{}", report::to_text(&report)),
+            }
+            Ok(if report.ok() {
+                Outcome::Done
+            } else {
+                Outcome::Failed
+            })
+        }
+    }
+}
+
+fn keygen(out: &Path, no_passphrase: bool) -> Result<Outcome, Failure> {
+    let passphrase = if no_passphrase {
+        None
+    } else {
+        Some(passphrase_for_new_key()?)
+    };
+    let key = keys::generate().map_err(Failure::input)?;
+    let files = keys::write_key_pair(out, &key, passphrase.as_ref().map(|p| p.as_bytes()))
+        .map_err(Failure::input)?;
+    eprintln!(
+        "wrote {} (private, {}) and {} (public)",
+        files.private.display(),
+        if no_passphrase {
+            "unencrypted"
+        } else {
+            "encrypted"
+        },
+        files.public.display()
+    );
+    println!("{}", files.keyid);
+    Ok(Outcome::Done)
+}
+
+fn passphrase_for_new_key() -> Result<Zeroizing<String>, Failure> {
+    if let Ok(pass) = std::env::var(PASSPHRASE_ENV) {
+        if pass.is_empty() {
+            return Err(Failure::input(format!(
+                "{PASSPHRASE_ENV} is empty; set a passphrase or use --no-passphrase"
+            )));
+        }
+        return Ok(Zeroizing::new(pass));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::input(format!(
+            "keygen encrypts the private key: set {PASSPHRASE_ENV}, run on a terminal to be asked, or pass --no-passphrase"
+        )));
+    }
+    let first = Zeroizing::new(
+        rpassword::prompt_password("passphrase for the new key: ").map_err(Failure::input)?,
+    );
+    let second = Zeroizing::new(
+        rpassword::prompt_password("same passphrase again: ").map_err(Failure::input)?,
+    );
+    if first.is_empty() {
+        return Err(Failure::input(
+            "empty passphrase; use --no-passphrase for an unencrypted key",
+        ));
+    }
+    if *first != *second {
+        return Err(Failure::input(
+            "the two passphrases differ; nothing was written",
+        ));
+    }
+    Ok(first)
+}
+
+fn passphrase_for_use(key: &Path) -> Option<Zeroizing<String>> {
+    if let Ok(pass) = std::env::var(PASSPHRASE_ENV) {
+        return Some(Zeroizing::new(pass));
+    }
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    rpassword::prompt_password(format!("passphrase for {}: ", key.display()))
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// A progress bar on stderr, shown only when stderr is a terminal.
+struct ProgressBar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressBar {
+    fn new(label: &'static str) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar { bar: None };
+        }
+        let bar = indicatif::ProgressBar::hidden();
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(label);
+        ProgressBar { bar: Some(bar) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ProgressBar {
+    fn start(&self, total_bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total_bytes);
+            // Small jobs finish before a bar would help; only show it for ~256 MiB and up.
+            if total_bytes >= 256 << 20 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Writing a release: `init` (a new manifest), `update` (rehash, keep the
+//! rest), and `sign` (append a signature once the directory matches).
+
+use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Want};
+use crate::keys::KeyError;
+use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
+use crate::problem::{Problem, ProblemKind};
+use crate::signature::{SignatureEntry, SignatureFile};
+use crate::source::SourceError;
+use crate::verify;
+use crate::walk::{self, EntryKind, Listing, WalkError};
+use crate::{MANIFEST_FILE, SIGNATURE_FILE};
+use ed25519_dalek::SigningKey;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Errors of init, update and sign.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The manifest or signature file is unreadable or malformed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The directory cannot be walked.
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    /// The signing key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The directory holds things a manifest cannot vouch for.
+    #[error("the directory cannot be sealed as it is: {} problem(s)", .0.len())]
+    NotSealable(Vec<Problem>),
+    /// `init` would overwrite a manifest.
+    #[error("{}: already exists; use `modelseal update` to refresh it, or `init --force` to start over", .0.display())]
+    Exists(PathBuf),
+    /// A file could not be written; the previous one is intact.
+    #[error("cannot write {}: {reason} (the previous file, if any, is unchanged)", file.display())]
+    Write {
+        /// The file.
+        file: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// `sign` found that the directory does not match the manifest (exit 1).
+    #[error(
+        "the directory does not match provenance.toml; run `modelseal update`, review the changes, then sign"
+    )]
+    Mismatch(Vec<Problem>),
+}
+
+/// Guesses a file's role from its name.
+pub fn guess_role(path: &str, kind: Kind) -> Role {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let docs = name.starts_with("readme")
+        || name.starts_with("license")
+        || name.starts_with("licence")
+        || name.starts_with("notice")
+        || name.starts_with("model_card")
+        || matches!(ext, "md" | "rst" | "pdf" | "html");
+    if docs {
+        return Role::Docs;
+    }
+    if kind == Kind::Dataset {
+        return Role::Data;
+    }
+    const TOKENIZER_FILES: &[&str] = &[
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "tokenizer.model",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "vocab.json",
+        "vocab.txt",
+        "merges.txt",
+        "spiece.model",
+        "sentencepiece.bpe.model",
+    ];
+    if TOKENIZER_FILES.contains(&name.as_str()) || ext == "tiktoken" {
+        return Role::Tokenizer;
+    }
+    // A pickled TrainingArguments, not weights.
+    if name == "training_args.bin" {
+        return Role::Config;
+    }
+    match ext {
+        "safetensors" | "gguf" | "bin" | "pt" | "pth" | "ckpt" | "onnx" | "h5" | "msgpack"
+        | "npz" | "tflite" | "pkl" | "keras" => Role::Weights,
+        "json" | "yaml" | "yml" | "toml" | "cfg" | "ini" => Role::Config,
+        "jsonl" | "csv" | "tsv" | "parquet" | "arrow" | "tfrecord" | "txt" => Role::Data,
+        "py" | "sh" | "ipynb" | "rs" | "js" | "c" | "cc" | "cpp" | "cu" | "h" => Role::Code,
+        _ => Role::Other,
+    }
+}
+
+/// Options of `init`.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Release name; defaults to the directory's name.
+    pub name: Option<String>,
+    /// Release version.
+    pub version: String,
+    /// Model or dataset.
+    pub kind: Kind,
+    /// Replace an existing manifest.
+    pub force: bool,
+    /// Hashing threads.
+    pub jobs: usize,
+}
+
+/// What `init` wrote.
+#[derive(Debug, Clone)]
+pub struct InitOutcome {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// Total bytes hashed.
+    pub bytes: u64,
+}
+
+/// Writes a new `provenance.toml` listing every file of `dir` with its digests.
+pub fn init(
+    dir: &Path,
+    options: &InitOptions,
+    progress: &dyn Progress,
+) -> Result<InitOutcome, ReleaseError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    if !options.force && std::fs::symlink_metadata(&manifest_path).is_ok() {
+        return Err(ReleaseError::Exists(manifest_path));
+    }
+    let shard_size = manifest::DEFAULT_SHARD_SIZE;
+    let hashed = hash_directory(dir, &[], shard_size, options.jobs, progress)?;
+    let name = match &options.name {
+        Some(n) => n.clone(),
+        None => std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "unnamed".into()),
+    };
+    let bytes = hashed.iter().map(|(_, size, _)| size).sum();
+    let files = hashed
+        .into_iter()
+        .map(|(path, size, digests)| new_entry(path, size, digests, options.kind))
+        .collect();
+    let manifest = Manifest {
+        manifest: manifest::FORMAT,
+        kind: options.kind,
+        name,
+        version: options.version.clone(),
+        license: None,
+        ignore: Vec::new(),
+        hashing: Hashing {
+            algorithm: Algorithm::Sha256,
+            shard_size,
+        },
+        files,
+        datasets: Vec::new(),
+        trainings: Vec::new(),
+    };
+    write(&manifest_path, manifest.to_toml().as_bytes())?;
+    Ok(InitOutcome { manifest, bytes })
+}
+
+fn new_entry(path: String, size: u64, digests: FileDigests, kind: Kind) -> FileEntry {
+    FileEntry {
+        role: guess_role(&path, kind),
+        path,
+        size,
+        sha256: digests.whole.unwrap_or(digest::Sha256Digest([0; 32])),
+        shards: digests.shards,
+        line: 0,
+    }
+}
+
+/// Lists and hashes every file that a manifest with `ignore` patterns must
+/// list, in path order, refusing links, special files and unsafe names.
+fn hash_directory(
+    dir: &Path,
+    ignore: &[String],
+    shard_size: u64,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<Vec<(String, u64, FileDigests)>, ReleaseError> {
+    let matcher = walk::ignore_matcher(dir, ignore)?;
+    let listing = walk::list(dir, &matcher)?;
+    let requests = sealable_files(listing, shard_size)?;
+    let results = digest::hash_files(dir, &requests, jobs, progress);
+    let mut problems = Vec::new();
+    let mut out = Vec::with_capacity(requests.len());
+    for (request, result) in requests.into_iter().zip(results) {
+        match result {
+            Ok(d) => out.push((request.path, request.stamp.size, d)),
+            Err(ReadFault::Changed(why)) => problems.push(Problem::new(
+                ProblemKind::ChangedDuringRead,
+                request.path,
+                format!("changed while it was read ({why})"),
+            )),
+            Err(ReadFault::Unreadable(why)) => {
+                problems.push(Problem::new(ProblemKind::UnreadableFile, request.path, why))
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ReleaseError::NotSealable(problems));
+    }
+    Ok(out)
+}
+
+fn sealable_files(listing: Listing, shard_size: u64) -> Result<Vec<HashRequest>, ReleaseError> {
+    let mut problems = listing.problems;
+    let mut requests = Vec::new();
+    let kept: Vec<_> = listing.entries.into_iter().filter(|e| !e.ignored).collect();
+    problems.extend(walk::duplicate_paths(
+        kept.iter()
+            .filter(|e| e.unsafe_reason.is_none())
+            .map(|e| e.path.as_str()),
+    ));
+    for entry in kept {
+        if let Some(reason) = entry.unsafe_reason {
+            problems.push(Problem::new(
+                ProblemKind::UnsafePath,
+                entry.path,
+                format!("a file name that {reason}; rename it or add it to ignore"),
+            ));
+            continue;
+        }
+        match entry.kind {
+            EntryKind::Symlink => problems.push(Problem::new(
+                ProblemKind::Symlink,
+                entry.path,
+                "a symbolic link; replace it with the file it names, or add it to ignore",
+            )),
+            EntryKind::Special(what) => problems.push(Problem::new(
+                ProblemKind::SpecialFile,
+                entry.path,
+                format!("a {what}; remove it or add it to ignore"),
+            )),
+            EntryKind::File(stamp) => requests.push(HashRequest {
+                path: entry.path,
+                stamp,
+                shard_size,
+                want: Want::WholeAndShards,
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(requests)
+    } else {
+        Err(ReleaseError::NotSealable(problems))
+    }
+}
+
+/// What `update` changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateOutcome {
+    /// Files newly listed.
+    pub added: Vec<String>,
+    /// Files no longer in the directory, dropped from the manifest.
+    pub removed: Vec<String>,
+    /// Files whose size or digests changed.
+    pub changed: Vec<String>,
+    /// Files that stayed the same.
+    pub unchanged: usize,
+    /// Whether the manifest was rewritten (only when something changed).
+    pub written: bool,
+}
+
+/// Rehashes `dir`, adds new files, drops vanished ones and rewrites only the
+/// digests, keeping every other line, comment and lineage section.
+pub fn update(
+    dir: &Path,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<UpdateOutcome, ReleaseError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let (manifest, bytes) = Manifest::load(&manifest_path)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        SourceError::at(
+            &manifest_path,
+            &text,
+            e.span().map_or(0, |s| s.start),
+            e.message(),
+        )
+    })?;
+    let hashed = hash_directory(
+        dir,
+        &manifest.ignore,
+        manifest.hashing.shard_size,
+        jobs,
+        progress,
+    )?;
+    let fresh: BTreeMap<String, (u64, FileDigests)> = hashed
+        .into_iter()
+        .map(|(path, size, digests)| (path, (size, digests)))
+        .collect();
+
+    let mut outcome = UpdateOutcome::default();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    if doc.get("file").is_none() {
+        doc.insert("file", toml_edit::Item::ArrayOfTables(Default::default()));
+    }
+    let tables = doc
+        .get_mut("file")
+        .and_then(|item| item.as_array_of_tables_mut())
+        .ok_or_else(|| {
+            SourceError::at(
+                &manifest_path,
+                &text,
+                0,
+                "`file` must be an array of tables ([[file]])",
+            )
+        })?;
+    tables.retain(|table| {
+        let path = table.get("path").and_then(|v| v.as_str()).unwrap_or("");
+        // A second entry for one path is dropped too: the manifest keeps one.
+        fresh.contains_key(path) && seen.insert(path.to_string(), ()).is_none()
+    });
+    for entry in &manifest.files {
+        if !fresh.contains_key(&entry.path) {
+            outcome.removed.push(entry.path.clone());
+        }
+    }
+    for table in tables.iter_mut() {
+        let path = table
+            .get("path")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let Some((size, digests)) = fresh.get(&path) else {
+            continue;
+        };
+        let old = manifest.file(&path);
+        let same = old.is_some_and(|e| {
+            e.size == *size && Some(e.sha256) == digests.whole && e.shards == digests.shards
+        });
+        if same {
+            outcome.unchanged += 1;
+            continue;
+        }
+        set_digests(table, *size, digests);
+        outcome.changed.push(path);
+    }
+    for (path, (size, digests)) in &fresh {
+        if seen.contains_key(path) {
+            continue;
+        }
+        let mut table = toml_edit::Table::new();
+        table.insert("path", toml_edit::value(path.as_str()));
+        table.insert(
+            "role",
+            toml_edit::value(guess_role(path, manifest.kind).to_string()),
+        );
+        set_digests(&mut table, *size, digests);
+        tables.push(table);
+        outcome.added.push(path.clone());
+    }
+    if !(outcome.added.is_empty() && outcome.removed.is_empty() && outcome.changed.is_empty()) {
+        let new_text = doc.to_string();
+        // Never write a manifest that would not parse back.
+        Manifest::parse(&manifest_path, new_text.as_bytes())?;
+        write(&manifest_path, new_text.as_bytes())?;
+        outcome.written = true;
+    }
+    Ok(outcome)
+}
+
+fn set_digests(table: &mut toml_edit::Table, size: u64, digests: &FileDigests) {
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    set_value(table, "size", toml_edit::Value::from(size));
+    let whole = digests.whole.map(|d| d.to_hex()).unwrap_or_default();
+    set_value(table, "sha256", toml_edit::Value::from(whole));
+    if digests.shards.is_empty() {
+        table.remove("shards");
+    } else {
+        let mut array = toml_edit::Array::new();
+        for shard in &digests.shards {
+            let mut value = toml_edit::Value::from(shard.to_hex());
+            value.decor_mut().set_prefix("\n  ");
+            array.push_formatted(value);
+        }
+        array.set_trailing("\n");
+        array.set_trailing_comma(true);
+        set_value(table, "shards", toml_edit::Value::Array(array));
+    }
+}
+
+/// Replaces a value, keeping the decoration (comments, spacing) around it.
+fn set_value(table: &mut toml_edit::Table, key: &str, mut value: toml_edit::Value) {
+    if let Some(old) = table.get(key).and_then(|i| i.as_value()) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    table.insert(key, toml_edit::Item::Value(value));
+}
+
+/// What `sign` did.
+#[derive(Debug, Clone)]
+pub struct SignOutcome {
+    /// The new signature's key id.
+    pub keyid: String,
+    /// Earlier entries dropped because they no longer verify, with why.
+    pub dropped: Vec<String>,
+    /// Whether an earlier signature by the same key was replaced.
+    pub replaced: bool,
+    /// How many signatures the file now holds.
+    pub total: usize,
+}
+
+/// Signs `dir`'s manifest with `key` after checking the directory matches it
+/// (level 0), and writes `provenance.sig` atomically.
+pub fn sign(
+    dir: &Path,
+    key: &SigningKey,
+    signer: Option<String>,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<SignOutcome, ReleaseError> {
+    let (manifest, manifest_bytes) = Manifest::load(&dir.join(MANIFEST_FILE))?;
+    let sig_path = dir.join(SIGNATURE_FILE);
+    let mut existing = SignatureFile::load(&sig_path)?;
+    let (problems, _) = verify::check_files(dir, &manifest, jobs, progress)?;
+    if !problems.is_empty() {
+        return Err(ReleaseError::Mismatch(problems));
+    }
+    let new_entry = SignatureEntry::sign(&manifest_bytes, key, signer);
+    let mut dropped = Vec::new();
+    let mut replaced = false;
+    existing.signatures.retain(|entry| {
+        if let Err(fault) = entry.check(&manifest_bytes) {
+            dropped.push(format!("{}: {fault}", entry.label()));
+            return false;
+        }
+        if entry.keyid == new_entry.keyid {
+            replaced = true;
+            return false;
+        }
+        true
+    });
+    let keyid = new_entry.keyid.clone();
+    existing.signatures.push(new_entry);
+    write(&sig_path, existing.to_toml().as_bytes())?;
+    Ok(SignOutcome {
+        keyid,
+        dropped,
+        replaced,
+        total: existing.signatures.len(),
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
+    crate::atomic::replace_file(path, bytes).map_err(|e| ReleaseError::Write {
+        file: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_guessed_from_names() {
+        let cases = [
+            ("model.safetensors", Role::Weights),
+            ("sub/pytorch_model.bin", Role::Weights),
+            ("training_args.bin", Role::Config),
+            ("config.json", Role::Config),
+            ("tokenizer.json", Role::Tokenizer),
+            ("vocab.txt", Role::Tokenizer),
+            ("README.md", Role::Docs),
+            ("LICENSE", Role::Docs),
+            ("data/train.jsonl", Role::Data),
+            ("train.py", Role::Code),
+            ("weird.xyz", Role::Other),
+        ];
+        for (path, role) in cases {
+            assert_eq!(guess_role(path, Kind::Model), role, "{path}");
+        }
+        assert_eq!(guess_role("part-0.json", Kind::Dataset), Role::Data);
+    }
+}
