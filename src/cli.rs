@@ -61,6 +61,11 @@ enum Command {
         /// Replace an existing provenance.toml.
         #[arg(long)]
         force: bool,
+        /// Files larger than this many bytes also get one digest per slice
+        /// (1 MiB to 64 GiB), so verify can check them on every core.
+        #[arg(long, value_name = "BYTES", default_value_t = modelseal::manifest::DEFAULT_SHARD_SIZE,
+              value_parser = clap::value_parser!(u64).range(1 << 20..=64 << 30))]
+        shard_size: u64,
         #[command(flatten)]
         jobs: JobsArg,
     },
@@ -223,9 +228,11 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             version,
             kind,
             force,
+            shard_size,
             jobs,
         } => {
             let options = InitOptions {
+                shard_size,
                 name,
                 version,
                 kind: match kind {

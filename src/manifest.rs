@@ -292,6 +292,17 @@ impl Manifest {
 
     /// Parses manifest bytes; `file` names them in errors.
     pub fn parse(file: &Path, bytes: &[u8]) -> Result<Manifest, SourceError> {
+        Manifest::parse_with(file, bytes, true)
+    }
+
+    /// Parses a manifest that `update` is about to rehash: shard lists that
+    /// no longer fit the sizes or `shard_size` are accepted, since they are
+    /// about to be rewritten.
+    pub fn parse_for_update(file: &Path, bytes: &[u8]) -> Result<Manifest, SourceError> {
+        Manifest::parse_with(file, bytes, false)
+    }
+
+    fn parse_with(file: &Path, bytes: &[u8], check_shards: bool) -> Result<Manifest, SourceError> {
         let text = source::as_text(file, bytes)?;
         let probe: Result<FormatProbe, _> = toml::from_str(text);
         if let Ok(FormatProbe {
@@ -327,7 +338,7 @@ impl Manifest {
             let span = spanned.span();
             let mut entry = spanned.into_inner();
             let expected = shard_count(entry.size, shard_size);
-            if entry.shards.len() as u64 != expected {
+            if check_shards && entry.shards.len() as u64 != expected {
                 let msg = if expected == 0 {
                     format!(
                         "file '{}' has {} shard digests, but its size {} is not larger than shard_size {shard_size}",

@@ -103,6 +103,8 @@ pub struct InitOptions {
     pub kind: Kind,
     /// Replace an existing manifest.
     pub force: bool,
+    /// Shard size in bytes (see [`manifest::SHARD_SIZE_RANGE`]).
+    pub shard_size: u64,
     /// Hashing threads.
     pub jobs: usize,
 }
@@ -126,7 +128,7 @@ pub fn init(
     if !options.force && std::fs::symlink_metadata(&manifest_path).is_ok() {
         return Err(ReleaseError::Exists(manifest_path));
     }
-    let shard_size = manifest::DEFAULT_SHARD_SIZE;
+    let shard_size = options.shard_size;
     let hashed = hash_directory(dir, &[], shard_size, options.jobs, progress)?;
     let name = match &options.name {
         Some(n) => n.clone(),
@@ -271,7 +273,8 @@ pub fn update(
     progress: &dyn Progress,
 ) -> Result<UpdateOutcome, ReleaseError> {
     let manifest_path = dir.join(MANIFEST_FILE);
-    let (manifest, bytes) = Manifest::load(&manifest_path)?;
+    let bytes = crate::source::read_bounded(&manifest_path, manifest::MAX_MANIFEST_BYTES, false)?;
+    let manifest = Manifest::parse_for_update(&manifest_path, &bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         SourceError::at(

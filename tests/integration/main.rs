@@ -1,1 +1,9 @@
+//! Integration tests: all in one binary so they build once (see Cargo.toml).
 
+mod common;
+mod interop;
+mod keys_cli;
+mod level0;
+mod level1;
+mod properties;
+mod roundtrip;
