@@ -3,10 +3,13 @@
 //! status.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use modelseal::digest::Sha256Digest;
 use modelseal::digest::{Progress, default_jobs};
 use modelseal::keys;
+use modelseal::manifest::Commit;
 use modelseal::manifest::Kind;
 use modelseal::problem::Problem;
+use modelseal::record::{BaseModelRecord, DatasetRecord, TrainingRecord};
 use modelseal::release::{self, InitOptions, ReleaseError};
 use modelseal::report;
 use modelseal::timestamp::Timestamp;
@@ -96,12 +99,8 @@ enum Command {
         /// The model directory.
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// A trusted public key (SPKI PEM); repeatable.
-        #[arg(long, value_name = "PUB")]
-        key: Vec<PathBuf>,
-        /// A trust policy file.
-        #[arg(long, value_name = "FILE")]
-        trust: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
         /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
         level: Option<u8>,
@@ -111,6 +110,120 @@ enum Command {
         #[command(flatten)]
         jobs: JobsArg,
     },
+    /// Record lineage in provenance.toml: datasets and training runs.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+    /// Show the lineage behind the weights, marked with what was verified.
+    Lineage {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Output format (dot renders with `dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
+        format: LineageFormat,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Record (or replace) a [[dataset]] in provenance.toml.
+    Dataset {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Dataset id, unique in the manifest.
+        #[arg(long)]
+        id: String,
+        /// Human name, such as the Hub id.
+        #[arg(long)]
+        name: Option<String>,
+        /// Where the dataset is published.
+        #[arg(long)]
+        uri: Option<String>,
+        /// The dataset's licence.
+        #[arg(long)]
+        license: Option<String>,
+        /// SHA-256 of the dataset as published (archive or its provenance.toml).
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<Sha256Digest>,
+        /// Listed files (role data) holding the data here; repeat or separate with commas.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        files: Vec<String>,
+        /// The dataset's own signed manifest, a listed file of this directory.
+        #[arg(long, value_name = "PATH")]
+        manifest: Option<String>,
+    },
+    /// Record (or replace) a [[training]] run in provenance.toml.
+    Training {
+        /// The model directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Run id, unique in the manifest.
+        #[arg(long)]
+        id: String,
+        /// Weights files the run produced.
+        #[arg(long, value_delimiter = ',', num_args = 1.., required = true)]
+        outputs: Vec<String>,
+        /// Config files it ran with.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        configs: Vec<String>,
+        /// Dataset ids it trained on.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        datasets: Vec<String>,
+        /// Repository of the training code.
+        #[arg(long, requires = "commit")]
+        code_uri: Option<String>,
+        /// The commit that ran (40 hex digits).
+        #[arg(long, requires = "code_uri")]
+        commit: Option<Commit>,
+        /// Name of the base model it was fine-tuned from.
+        #[arg(long)]
+        base_model: Option<String>,
+        /// SHA-256 of the base model's provenance.toml (taken from --base-manifest when omitted).
+        #[arg(long, value_name = "HEX", requires = "base_model")]
+        base_sha256: Option<Sha256Digest>,
+        /// The base model's signed manifest, a listed file of this directory.
+        #[arg(long, value_name = "PATH", requires = "base_model")]
+        base_manifest: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LineageFormat {
+    Text,
+    Json,
+    Dot,
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// A trusted public key (SPKI PEM); repeatable.
+    #[arg(long, value_name = "PUB")]
+    key: Vec<PathBuf>,
+    /// A trust policy file.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The policy the flags make: --trust, joined by any --key; --key alone; or none.
+    fn policy(&self) -> Result<Option<TrustPolicy>, Failure> {
+        match (&self.trust, self.key.is_empty()) {
+            (Some(path), _) => {
+                let mut policy = TrustPolicy::load(path).map_err(Failure::input)?;
+                policy.add_key_files(&self.key).map_err(Failure::input)?;
+                Ok(Some(policy))
+            }
+            (None, false) => Ok(Some(
+                TrustPolicy::from_key_files(&self.key).map_err(Failure::input)?,
+            )),
+            (None, true) => Ok(None),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -255,6 +368,20 @@ fn run(command: Command) -> Result<Outcome, Failure> {
                 m.files.len(),
                 report::human_bytes(outcome.bytes)
             );
+            if let Some(card) = &outcome.card {
+                println!(
+                    "from the model card: license {}, {} dataset(s), base model {}",
+                    card.license.as_deref().unwrap_or("(none)"),
+                    card.datasets.len(),
+                    card.base_models.first().map_or("(none)", String::as_str)
+                );
+            }
+            if !outcome.missing_for_level_2.is_empty() {
+                println!("still missing for level 2 (traced):");
+                for p in &outcome.missing_for_level_2 {
+                    println!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+                }
+            }
             println!(
                 "next: review the roles, then `modelseal sign {} --key KEY.key`",
                 dir.display()
@@ -317,26 +444,35 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             );
             Ok(Outcome::Done)
         }
+        Command::Trace(trace) => record(trace),
+        Command::Lineage {
+            dir,
+            policy,
+            format,
+            jobs,
+        } => {
+            let bar = ProgressBar::new("verifying");
+            let report =
+                verify::lineage(&dir, policy.policy()?, jobs.get(), Timestamp::now(), &bar)
+                    .map_err(Failure::input)?;
+            bar.finish();
+            match format {
+                LineageFormat::Text => print!("{}", modelseal::lineage::to_text(&report)),
+                LineageFormat::Json => println!("{}", report::to_json(&report)),
+                LineageFormat::Dot => print!("{}", modelseal::lineage::to_dot(&report)),
+            }
+            Ok(Outcome::Done)
+        }
         Command::Verify {
             dir,
-            key,
-            trust,
+            policy,
             level,
             format,
             jobs,
         } => {
-            let policy = match (&trust, key.is_empty()) {
-                (Some(path), _) => {
-                    let mut policy = TrustPolicy::load(path).map_err(Failure::input)?;
-                    policy.add_key_files(&key).map_err(Failure::input)?;
-                    Some(policy)
-                }
-                (None, false) => Some(TrustPolicy::from_key_files(&key).map_err(Failure::input)?),
-                (None, true) => None,
-            };
             let options = VerifyOptions {
                 required_level: level.unwrap_or(1),
-                policy,
+                policy: policy.policy()?,
                 jobs: jobs.get(),
                 now: Timestamp::now(),
             };
@@ -354,6 +490,80 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             })
         }
     }
+}
+
+fn record(command: TraceCommand) -> Result<Outcome, Failure> {
+    let (dir, what, outcome) = match command {
+        TraceCommand::Dataset {
+            dir,
+            id,
+            name,
+            uri,
+            license,
+            sha256,
+            files,
+            manifest,
+        } => {
+            let record = DatasetRecord {
+                id: id.clone(),
+                name,
+                uri,
+                license,
+                sha256,
+                files,
+                manifest,
+            };
+            let outcome =
+                modelseal::record::record_dataset(&dir, &record).map_err(Failure::input)?;
+            (dir, format!("dataset '{id}'"), outcome)
+        }
+        TraceCommand::Training {
+            dir,
+            id,
+            outputs,
+            configs,
+            datasets,
+            code_uri,
+            commit,
+            base_model,
+            base_sha256,
+            base_manifest,
+        } => {
+            let record = TrainingRecord {
+                id: id.clone(),
+                outputs,
+                configs,
+                datasets,
+                code: code_uri.zip(commit),
+                base_model: base_model.map(|name| BaseModelRecord {
+                    name,
+                    sha256: base_sha256,
+                    manifest: base_manifest,
+                }),
+            };
+            let outcome =
+                modelseal::record::record_training(&dir, &record).map_err(Failure::input)?;
+            (dir, format!("training '{id}'"), outcome)
+        }
+    };
+    println!(
+        "{} {what} in {}; sign again: earlier signatures no longer cover the manifest",
+        if outcome.replaced {
+            "replaced"
+        } else {
+            "recorded"
+        },
+        dir.join(modelseal::MANIFEST_FILE).display()
+    );
+    if outcome.remaining.is_empty() {
+        println!("lineage complete: every weights file traces to a training run (level 2)");
+    } else {
+        println!("still missing for level 2 (traced):");
+        for p in &outcome.remaining {
+            println!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+        }
+    }
+    Ok(Outcome::Done)
 }
 
 fn keygen(out: &Path, no_passphrase: bool) -> Result<Outcome, Failure> {

@@ -12,15 +12,19 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod card;
 pub mod digest;
 pub mod keys;
+pub mod lineage;
 pub mod manifest;
 pub mod problem;
+pub mod record;
 pub mod release;
 pub mod report;
 pub mod signature;
 pub mod source;
 pub mod timestamp;
+pub mod trace;
 pub mod trust;
 pub mod verify;
 pub mod walk;

@@ -161,17 +161,25 @@ pub struct Dataset {
 #[serde(transparent)]
 pub struct Commit(pub String);
 
-impl<'de> Deserialize<'de> for Commit {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+impl std::str::FromStr for Commit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
         if s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(Commit(s))
+            Ok(Commit(s.to_string()))
         } else {
-            Err(serde::de::Error::custom(format!(
+            Err(format!(
                 "commit '{}' is not a full git commit id: expected 40 lowercase hex digits",
                 s.chars().take(80).collect::<String>()
-            )))
+            ))
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Commit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,12 +1,14 @@
 //! Writing a release: `init` (a new manifest), `update` (rehash, keep the
 //! rest), and `sign` (append a signature once the directory matches).
 
+use crate::card;
 use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Want};
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureEntry, SignatureFile};
 use crate::source::SourceError;
+use crate::trace;
 use crate::verify;
 use crate::walk::{self, EntryKind, Listing, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
@@ -59,6 +61,10 @@ pub fn guess_role(path: &str, kind: Kind) -> Role {
         || matches!(ext, "md" | "rst" | "pdf" | "html");
     if docs {
         return Role::Docs;
+    }
+    // Upstream manifests and their signatures are evidence, not configuration.
+    if name.ends_with(".provenance.toml") || name.ends_with(".provenance.sig") {
+        return Role::Other;
     }
     if kind == Kind::Dataset {
         return Role::Data;
@@ -116,6 +122,10 @@ pub struct InitOutcome {
     pub manifest: Manifest,
     /// Total bytes hashed.
     pub bytes: u64,
+    /// The model card's front matter, when README.md has one.
+    pub card: Option<card::ModelCard>,
+    /// What still keeps level 2 (traced) from holding.
+    pub missing_for_level_2: Vec<Problem>,
 }
 
 /// Writes a new `provenance.toml` listing every file of `dir` with its digests.
@@ -142,7 +152,7 @@ pub fn init(
         .into_iter()
         .map(|(path, size, digests)| new_entry(path, size, digests, options.kind))
         .collect();
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         manifest: manifest::FORMAT,
         kind: options.kind,
         name,
@@ -157,8 +167,81 @@ pub fn init(
         datasets: Vec::new(),
         trainings: Vec::new(),
     };
+    let card = read_card(dir, &manifest);
+    if let Some(card) = &card {
+        prefill_from_card(&mut manifest, card);
+    }
     write(&manifest_path, manifest.to_toml().as_bytes())?;
-    Ok(InitOutcome { manifest, bytes })
+    let missing_for_level_2 = match manifest.kind {
+        Kind::Model => trace::check_lineage(&manifest),
+        Kind::Dataset => Vec::new(),
+    };
+    Ok(InitOutcome {
+        manifest,
+        bytes,
+        card,
+        missing_for_level_2,
+    })
+}
+
+/// The front matter of the listed README.md, if any.
+fn read_card(dir: &Path, manifest: &Manifest) -> Option<card::ModelCard> {
+    let readme = manifest
+        .files
+        .iter()
+        .find(|f| f.path.eq_ignore_ascii_case("README.md"))?;
+    let bytes = crate::source::read_bounded(&dir.join(&readme.path), 1 << 20, false).ok()?;
+    card::parse(&String::from_utf8_lossy(&bytes))
+}
+
+/// Pre-fills licence, datasets and a training run with its base model from
+/// the model card. Configs and the code commit are left for the user: a card
+/// does not say them.
+fn prefill_from_card(manifest: &mut Manifest, card: &card::ModelCard) {
+    manifest.license.clone_from(&card.license);
+    if manifest.kind != Kind::Model {
+        return;
+    }
+    let mut ids = Vec::new();
+    for hub_id in &card.datasets {
+        let mut id = card::dataset_id(hub_id);
+        while ids.contains(&id) {
+            id.push('_');
+        }
+        manifest.datasets.push(manifest::Dataset {
+            id: id.clone(),
+            name: Some(hub_id.clone()),
+            uri: Some(format!("https://huggingface.co/datasets/{hub_id}")),
+            license: None,
+            files: Vec::new(),
+            sha256: None,
+            manifest: None,
+            line: 0,
+        });
+        ids.push(id);
+    }
+    if card.datasets.is_empty() && card.base_models.is_empty() {
+        return;
+    }
+    let outputs = manifest
+        .files
+        .iter()
+        .filter(|f| f.role == Role::Weights)
+        .map(|f| f.path.clone())
+        .collect();
+    manifest.trainings.push(manifest::Training {
+        id: "train".into(),
+        outputs,
+        configs: Vec::new(),
+        datasets: ids,
+        code: None,
+        base_model: card.base_models.first().map(|name| manifest::BaseModel {
+            name: name.clone(),
+            sha256: None,
+            manifest: None,
+        }),
+        line: 0,
+    });
 }
 
 fn new_entry(path: String, size: u64, digests: FileDigests, kind: Kind) -> FileEntry {

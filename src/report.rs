@@ -1,6 +1,7 @@
 //! Rendering a verification [`Report`] for people (text) and machines (JSON).
 
 use crate::problem::Problem;
+use crate::trace::Lineage;
 use crate::verify::{LEVEL_NAMES, ModelSummary, Report, SignatureOutcome, SignatureStatus};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ struct JsonReport<'a> {
     files: JsonFiles,
     signatures: &'a [SignatureOutcome],
     problems: &'a [Problem],
+    lineage: &'a Lineage,
 }
 
 #[derive(Serialize)]
@@ -42,6 +44,7 @@ pub fn to_json(report: &Report) -> String {
         },
         signatures: &report.signatures,
         problems: &report.problems,
+        lineage: &report.lineage,
     };
     serde_json::to_string(&json).unwrap_or_else(|e| error_json(&e.to_string()))
 }
@@ -104,6 +107,18 @@ pub fn to_text(report: &Report) -> String {
             out,
             "  signature:  {status:<9} {who} (keyid {})",
             crate::signature::short_keyid(&sig.keyid)
+        );
+    }
+    if let (Some(traced), Some(chained)) = (report.lineage.traced, report.lineage.chained) {
+        let mark = |b: bool| if b { "yes" } else { "no" };
+        let _ = writeln!(
+            out,
+            "  lineage:    traced {}, chained {} ({} training run(s), {} dataset(s), {} upstream manifest(s))",
+            mark(traced),
+            mark(chained),
+            report.lineage.trainings.len(),
+            report.lineage.datasets.len(),
+            report.lineage.upstreams.len()
         );
     }
     if !report.problems.is_empty() {

@@ -7,6 +7,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureFile, short_keyid};
 use crate::source::SourceError;
 use crate::timestamp::Timestamp;
+use crate::trace::{self, ChainContext, Lineage};
 use crate::trust::{KeyStanding, TrustPolicy};
 use crate::walk::{self, EntryKind, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
@@ -117,6 +118,8 @@ pub struct Report {
     pub signatures: Vec<SignatureOutcome>,
     /// Every problem found, files first, in path order.
     pub problems: Vec<Problem>,
+    /// The lineage recorded, and what levels 2 and 3 found of it.
+    pub lineage: Lineage,
 }
 
 impl Report {
@@ -150,6 +153,7 @@ pub fn verify(
     let mut reached = problems.is_empty().then_some(0);
 
     let mut outcomes = Vec::new();
+    let mut lineage = Lineage::of(&manifest);
     if let (Some(signatures), Some(policy)) = (signatures, &options.policy) {
         let (sig_outcomes, sig_problems) =
             check_signatures(&signatures, &manifest_bytes, policy, options.now);
@@ -158,6 +162,30 @@ pub fn verify(
             reached = Some(1);
         }
         problems.extend(sig_problems);
+
+        // Levels 2 and 3 are always evaluated once signatures are, so that
+        // `reached` tells the truth; their problems are listed only when required.
+        let trace_problems = trace::check_lineage(&manifest);
+        let chain = trace::check_chain(&ChainContext {
+            dir,
+            root: &manifest,
+            policy,
+            now: options.now,
+        });
+        let traced = trace_problems.is_empty();
+        let chained = traced && chain.problems.is_empty();
+        lineage.traced = Some(traced);
+        lineage.chained = Some(chained);
+        lineage.upstreams = chain.upstreams;
+        if reached == Some(1) && traced {
+            reached = Some(if chained { 3 } else { 2 });
+        }
+        if options.required_level >= 2 {
+            problems.extend(trace_problems);
+        }
+        if options.required_level >= 3 {
+            problems.extend(chain.problems);
+        }
     }
 
     Ok(Report {
@@ -171,7 +199,36 @@ pub fn verify(
         files,
         signatures: outcomes,
         problems,
+        lineage,
     })
+}
+
+/// The lineage view of `dir`: a full verify at level 3 when a policy is
+/// given, else level 0 with the lineage checked for completeness (level 2's
+/// conditions without signatures).
+pub fn lineage(
+    dir: &Path,
+    policy: Option<TrustPolicy>,
+    jobs: usize,
+    now: Timestamp,
+    progress: &dyn Progress,
+) -> Result<Report, VerifyError> {
+    let with_policy = policy.is_some();
+    let options = VerifyOptions {
+        required_level: if with_policy { MAX_LEVEL } else { 0 },
+        policy,
+        jobs,
+        now,
+    };
+    let mut report = verify(dir, &options, progress)?;
+    if !with_policy {
+        let (manifest, _) =
+            Manifest::load(&dir.join(MANIFEST_FILE)).map_err(VerifyError::Manifest)?;
+        let trace_problems = trace::check_lineage(&manifest);
+        report.lineage.traced = Some(trace_problems.is_empty());
+        report.problems.extend(trace_problems);
+    }
+    Ok(report)
 }
 
 /// Level 0: compares the directory with the manifest, hashing every listed

@@ -147,3 +147,43 @@ pub fn assert_single_problem(dir: &Path, kind: &str, path: &str) {
     assert!(text.contains(kind) && text.contains(path), "{text}");
     assert!(text.contains("FAILED"), "{text}");
 }
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a directory tree (regular files only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The committed TEST-ONLY key pair and trust policy.
+pub fn test_key() -> (PathBuf, PathBuf) {
+    (
+        repo().join("fixtures/keys/test-release.key"),
+        repo().join("fixtures/keys/trust.toml"),
+    )
+}
+
+/// Runs `update` then `sign` with the test key: the release step after an edit.
+pub fn update_and_sign(dir: &Path) {
+    let (key, _) = test_key();
+    modelseal().arg("update").arg(dir).assert().success();
+    modelseal()
+        .arg("sign")
+        .arg(dir)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
+}

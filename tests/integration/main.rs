@@ -5,5 +5,6 @@ mod interop;
 mod keys_cli;
 mod level0;
 mod level1;
+mod lineage;
 mod properties;
 mod roundtrip;

@@ -1,0 +1,410 @@
+//! The lineage view: the graph behind the weights, drawn as a text tree, as
+//! JSON, or as Graphviz DOT, each node marked with what was verified.
+
+use crate::problem::{Problem, ProblemKind};
+use crate::signature::short_keyid;
+use crate::trace::{FileRef, UpstreamOutcome};
+use crate::verify::{Report, SignatureStatus};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// How a node fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mark {
+    Ok(String),
+    Bad(String),
+    Unchecked(String),
+}
+
+impl Mark {
+    fn text(&self) -> String {
+        match self {
+            Mark::Ok(s) => format!("[ok: {s}]"),
+            Mark::Bad(s) => format!("[FAIL: {s}]"),
+            Mark::Unchecked(s) => format!("[unchecked: {s}]"),
+        }
+    }
+
+    fn colour(&self) -> &'static str {
+        match self {
+            Mark::Ok(_) => "darkgreen",
+            Mark::Bad(_) => "red",
+            Mark::Unchecked(_) => "gray40",
+        }
+    }
+}
+
+fn short(d: &Option<crate::digest::Sha256Digest>) -> String {
+    d.map(|d| format!("sha256:{}…", &d.to_hex()[..12]))
+        .unwrap_or_else(|| "not listed".into())
+}
+
+fn problems_for<'a>(report: &'a Report, path: &str) -> Vec<&'a Problem> {
+    report.problems.iter().filter(|p| p.path == path).collect()
+}
+
+fn file_mark(report: &Report, file: &FileRef) -> Mark {
+    let found = problems_for(report, &file.path);
+    if file.sha256.is_none() {
+        return Mark::Bad("not a listed file".into());
+    }
+    if found.is_empty() {
+        Mark::Ok(format!("{} verified", short(&file.sha256)))
+    } else {
+        let kinds: BTreeSet<&str> = found.iter().map(|p| p.kind.as_str()).collect();
+        Mark::Bad(kinds.into_iter().collect::<Vec<_>>().join(", "))
+    }
+}
+
+fn upstream_mark(report: &Report, path: &str) -> Mark {
+    let Some(up) = report.lineage.upstreams.iter().find(|u| u.path == path) else {
+        return if report.lineage.chained.is_none() {
+            Mark::Unchecked("signatures not checked; pass --key or --trust".into())
+        } else {
+            Mark::Bad("not followed".into())
+        };
+    };
+    let signers = signers(up);
+    if up.chained {
+        Mark::Ok(format!(
+            "{}, signed by {signers}, chained",
+            short(&up.sha256)
+        ))
+    } else {
+        let kinds: BTreeSet<&str> = problems_for(report, path)
+            .iter()
+            .map(|p| p.kind.as_str())
+            .collect();
+        let why = if kinds.is_empty() {
+            "not chained".to_string()
+        } else {
+            kinds.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        Mark::Bad(format!("{why}; signed by {signers}"))
+    }
+}
+
+fn signers(up: &UpstreamOutcome) -> String {
+    let valid: Vec<String> = up
+        .signatures
+        .iter()
+        .filter(|s| s.status == SignatureStatus::Valid)
+        .map(|s| s.signer.clone().unwrap_or_else(|| short_keyid(&s.keyid)))
+        .collect();
+    if valid.is_empty() {
+        "no trusted key".into()
+    } else {
+        valid.join(", ")
+    }
+}
+
+fn weights_mark(report: &Report, path: &str) -> Mark {
+    let untraced = report
+        .problems
+        .iter()
+        .any(|p| p.path == path && p.kind == ProblemKind::UntracedWeights);
+    let file = FileRef {
+        path: path.into(),
+        sha256: report
+            .lineage
+            .trainings
+            .iter()
+            .flat_map(|t| &t.outputs)
+            .find(|o| o.path == path)
+            .and_then(|o| o.sha256),
+    };
+    match (file_mark(report, &file), untraced) {
+        (Mark::Ok(s), false) => Mark::Ok(s),
+        (Mark::Ok(_), true) => Mark::Bad("untraced_weights".into()),
+        (m, _) => m,
+    }
+}
+
+/// The lineage as a text tree.
+pub fn to_text(report: &Report) -> String {
+    let mut out = String::new();
+    let l = &report.lineage;
+    let verdict = |v: Option<bool>| match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "not checked",
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({}): traced {}, chained {}",
+        report.model.name,
+        report.model.version,
+        report.model.kind,
+        verdict(l.traced),
+        verdict(l.chained)
+    );
+    let untraced: Vec<&Problem> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::UntracedWeights)
+        .collect();
+    if l.trainings.is_empty() && l.datasets.is_empty() {
+        let _ = writeln!(out, "(no lineage recorded: see `modelseal trace --help`)");
+    }
+    for t in &l.trainings {
+        let _ = writeln!(out, "training {}", t.id);
+        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        for o in &t.outputs {
+            lines.push((
+                format!(
+                    "output {}  {}",
+                    o.path,
+                    weights_mark(report, &o.path).text()
+                ),
+                vec![],
+            ));
+        }
+        for c in &t.configs {
+            lines.push((
+                format!("config {}  {}", c.path, file_mark(report, c).text()),
+                vec![],
+            ));
+        }
+        for id in &t.datasets {
+            match l.datasets.iter().find(|d| &d.id == id) {
+                None => lines.push((
+                    format!("dataset {id}  [FAIL: no [[dataset]] with this id]"),
+                    vec![],
+                )),
+                Some(d) => {
+                    let mut children: Vec<String> = d
+                        .files
+                        .iter()
+                        .map(|f| format!("file {}  {}", f.path, file_mark(report, f).text()))
+                        .collect();
+                    if let Some(sha) = d.sha256 {
+                        children.push(format!("published sha256 {sha}"));
+                    }
+                    if let Some(m) = &d.manifest {
+                        children.push(format!(
+                            "manifest {}  {}",
+                            m.path,
+                            upstream_mark(report, &m.path).text()
+                        ));
+                        children.extend(nested_upstreams(report, &m.path, 1));
+                    }
+                    let name = d
+                        .name
+                        .as_deref()
+                        .map(|n| format!(" \"{n}\""))
+                        .unwrap_or_default();
+                    lines.push((format!("dataset {}{name}", d.id), children));
+                }
+            }
+        }
+        match &t.code {
+            Some(code) => lines.push((format!("code {} @ {}", code.uri, code.commit.0), vec![])),
+            None => lines.push(("code  [FAIL: no commit recorded]".into(), vec![])),
+        }
+        if let Some(b) = &t.base_model {
+            let mut children = Vec::new();
+            if let Some(sha) = b.sha256 {
+                children.push(format!("recorded sha256 {sha}"));
+            }
+            match &b.manifest {
+                Some(m) => {
+                    children.push(format!("manifest {m}  {}", upstream_mark(report, m).text()));
+                    children.extend(nested_upstreams(report, m, 1));
+                }
+                None => children.push("manifest  [none: level 3 needs one]".into()),
+            }
+            lines.push((format!("base model {}", b.name), children));
+        }
+        let count = lines.len();
+        for (i, (line, children)) in lines.into_iter().enumerate() {
+            let last = i + 1 == count;
+            let _ = writeln!(out, "{}{line}", if last { "└── " } else { "├── " });
+            let cn = children.len();
+            for (j, child) in children.into_iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{}{}{child}",
+                    if last { "    " } else { "│   " },
+                    if j + 1 == cn {
+                        "└── "
+                    } else {
+                        "├── "
+                    }
+                );
+            }
+        }
+    }
+    for p in &untraced {
+        let _ = writeln!(out, "untraced: {}: {}", p.path, p.message);
+    }
+    out
+}
+
+/// Lines for the upstream manifests that `origin` refers to, recursively.
+fn nested_upstreams(report: &Report, origin: &str, depth: usize) -> Vec<String> {
+    if depth > 16 {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    for up in report
+        .lineage
+        .upstreams
+        .iter()
+        .filter(|u| u.referenced_by == origin)
+    {
+        lines.push(format!(
+            "{}↳ {} {}: manifest {}  {}",
+            "  ".repeat(depth),
+            up.role.replace('_', " "),
+            up.name,
+            up.path,
+            upstream_mark(report, &up.path).text()
+        ));
+        lines.extend(nested_upstreams(report, &up.path, depth + 1));
+    }
+    lines
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The lineage as a Graphviz digraph (`dot -Tsvg`).
+pub fn to_dot(report: &Report) -> String {
+    let mut out = String::from(
+        "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+    );
+    let mut node = |id: &str, label: &str, shape: &str, mark: &Mark| {
+        let detail = match mark {
+            Mark::Ok(s) | Mark::Bad(s) | Mark::Unchecked(s) => s,
+        };
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\\n{}\", shape={shape}, color={}, fontcolor={}];",
+            dot_escape(id),
+            dot_escape(label),
+            dot_escape(detail),
+            mark.colour(),
+            mark.colour()
+        );
+    };
+    let l = &report.lineage;
+    let mut edges = Vec::new();
+    let model_id = format!("model:{}", report.model.name);
+    let model_mark = match (report.reached, l.chained) {
+        (Some(level), _) => Mark::Ok(format!("level {level} reached")),
+        (None, _) => Mark::Bad("level 0 does not hold".into()),
+    };
+    node(
+        &model_id,
+        &format!("{} {}", report.model.name, report.model.version),
+        "doubleoctagon",
+        &model_mark,
+    );
+    for t in &l.trainings {
+        let tid = format!("training:{}", t.id);
+        let traced = !report.problems.iter().any(|p| {
+            p.kind == ProblemKind::UntracedWeights && t.outputs.iter().any(|o| o.path == p.path)
+        });
+        let tmark = match l.traced {
+            None => Mark::Unchecked("lineage".into()),
+            Some(_) if traced => Mark::Ok("training run".into()),
+            Some(_) => Mark::Bad("incomplete".into()),
+        };
+        node(&tid, &format!("training {}", t.id), "ellipse", &tmark);
+        for o in &t.outputs {
+            let id = format!("file:{}", o.path);
+            node(&id, &o.path, "box", &weights_mark(report, &o.path));
+            edges.push((tid.clone(), id.clone(), "produced"));
+            edges.push((id, model_id.clone(), "part of"));
+        }
+        for c in &t.configs {
+            let id = format!("file:{}", c.path);
+            node(&id, &c.path, "note", &file_mark(report, c));
+            edges.push((id, tid.clone(), "config"));
+        }
+        for ds in &t.datasets {
+            edges.push((format!("dataset:{ds}"), tid.clone(), "trained on"));
+        }
+        if let Some(code) = &t.code {
+            let id = format!("code:{}@{}", code.uri, code.commit.0);
+            node(
+                &id,
+                &format!("{}\n@{}", code.uri, &code.commit.0[..12]),
+                "component",
+                &Mark::Ok("commit recorded".into()),
+            );
+            edges.push((id, tid.clone(), "code"));
+        }
+        if let Some(b) = &t.base_model {
+            let id = format!("base:{}", b.name);
+            let mark = match &b.manifest {
+                Some(m) => upstream_mark(report, m),
+                None => Mark::Bad("no manifest".into()),
+            };
+            node(&id, &format!("base model {}", b.name), "box3d", &mark);
+            edges.push((id, tid.clone(), "fine-tuned from"));
+        }
+    }
+    for d in &l.datasets {
+        let id = format!("dataset:{}", d.id);
+        let mark = match &d.manifest {
+            Some(m) => upstream_mark(report, &m.path),
+            None if !d.files.is_empty() || d.sha256.is_some() => {
+                Mark::Ok("files or digest recorded".into())
+            }
+            None => Mark::Bad("no files, digest or manifest".into()),
+        };
+        let label = match &d.name {
+            Some(n) => format!("dataset {}\n{n}", d.id),
+            None => format!("dataset {}", d.id),
+        };
+        node(&id, &label, "cylinder", &mark);
+        for f in &d.files {
+            let fid = format!("file:{}", f.path);
+            node(&fid, &f.path, "box", &file_mark(report, f));
+            edges.push((fid, id.clone(), "holds"));
+        }
+    }
+    for up in &l.upstreams {
+        let id = format!("manifest:{}", up.path);
+        node(
+            &id,
+            &format!("{} manifest\n{}", up.role.replace('_', " "), up.path),
+            "folder",
+            &upstream_mark(report, &up.path),
+        );
+        let target = if up.referenced_by == crate::MANIFEST_FILE {
+            match up.role {
+                "base_model" => l
+                    .trainings
+                    .iter()
+                    .filter_map(|t| t.base_model.as_ref())
+                    .find(|b| b.manifest.as_deref() == Some(up.path.as_str()))
+                    .map(|b| format!("base:{}", b.name)),
+                _ => l
+                    .datasets
+                    .iter()
+                    .find(|d| d.manifest.as_ref().is_some_and(|m| m.path == up.path))
+                    .map(|d| format!("dataset:{}", d.id)),
+            }
+        } else {
+            Some(format!("manifest:{}", up.referenced_by))
+        };
+        if let Some(target) = target {
+            edges.push((id, target, "signed manifest"));
+        }
+    }
+    for (from, to, label) in edges {
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{label}\", fontsize=8];",
+            dot_escape(&from),
+            dot_escape(&to)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
