@@ -331,8 +331,8 @@ impl Manifest {
         let at = |span: std::ops::Range<usize>, msg: String| {
             SourceError::at(file, text, span.start, msg)
         };
-        let line_of =
-            |span: &std::ops::Range<usize>| source::Location::at(file, text, span.start).line;
+        let lines = source::LineIndex::new(text);
+        let line_of = |span: &std::ops::Range<usize>| lines.line(span.start);
 
         if doc.name.get_ref().trim().is_empty() {
             return Err(at(doc.name.span(), "name must not be empty".into()));

@@ -265,7 +265,8 @@ fn hash_directory(
     progress: &dyn Progress,
 ) -> Result<Vec<(String, u64, FileDigests)>, ReleaseError> {
     let matcher = walk::ignore_matcher(dir, ignore)?;
-    let listing = walk::list(dir, &matcher)?;
+    let mut listing = walk::list(dir)?;
+    listing.apply_ignore(&matcher);
     let requests = sealable_files(listing, shard_size)?;
     let results = digest::hash_files(dir, &requests, jobs, progress);
     let mut problems = Vec::new();

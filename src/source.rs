@@ -64,6 +64,26 @@ impl Location {
     }
 }
 
+/// Line starts of a text, for locating many offsets without rescanning it
+/// (a manifest of 100,000 files has 100,000 entries to locate).
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
@@ -163,6 +183,19 @@ mod tests {
         assert_eq!((loc.line, loc.column), (1, 3));
         let loc = Location::at(Path::new("f.toml"), text, text.rfind('=').unwrap());
         assert_eq!((loc.line, loc.column), (2, 4));
+    }
+
+    #[test]
+    fn line_index_agrees_with_location() {
+        let text = "a\nbb\n\nccc";
+        let index = LineIndex::new(text);
+        for offset in 0..text.len() {
+            assert_eq!(
+                index.line(offset),
+                Location::at(Path::new("f"), text, offset).line,
+                "{offset}"
+            );
+        }
     }
 
     #[test]

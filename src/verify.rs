@@ -141,15 +141,24 @@ pub fn verify(
     if options.required_level >= 1 && options.policy.is_none() {
         return Err(VerifyError::NoPolicy(options.required_level));
     }
-    let (manifest, manifest_bytes) =
-        Manifest::load(&dir.join(MANIFEST_FILE)).map_err(VerifyError::Manifest)?;
+    // The walk needs nothing from the manifest, so it runs while the manifest is parsed.
+    let (loaded, listing) = std::thread::scope(|scope| {
+        let walker = scope.spawn(|| walk::list(dir));
+        let loaded = Manifest::load(&dir.join(MANIFEST_FILE));
+        let listing = walker
+            .join()
+            .unwrap_or_else(|_| Err(WalkError::NotADirectory(dir.to_path_buf())));
+        (loaded, listing)
+    });
+    let (manifest, manifest_bytes) = loaded.map_err(VerifyError::Manifest)?;
+    let listing = listing?;
     let signatures = if options.required_level >= 1 {
         Some(SignatureFile::load(&dir.join(SIGNATURE_FILE)).map_err(VerifyError::Signatures)?)
     } else {
         None
     };
 
-    let (mut problems, files) = check_files(dir, &manifest, options.jobs, progress)?;
+    let (mut problems, files) = compare_listing(dir, &manifest, listing, options.jobs, progress)?;
     let mut reached = problems.is_empty().then_some(0);
 
     let mut outcomes = Vec::new();
@@ -239,8 +248,20 @@ pub fn check_files(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), WalkError> {
+    let listing = walk::list(dir)?;
+    compare_listing(dir, manifest, listing, jobs, progress)
+}
+
+/// Level 0 on a listing already made.
+fn compare_listing(
+    dir: &Path,
+    manifest: &Manifest,
+    mut listing: walk::Listing,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<(Vec<Problem>, FileTotals), WalkError> {
     let matcher = walk::ignore_matcher(dir, &manifest.ignore)?;
-    let listing = walk::list(dir, &matcher)?;
+    listing.apply_ignore(&matcher);
     let mut problems = listing.problems;
 
     // Manifest side: unsafe and colliding paths are reported and never touched.

@@ -78,6 +78,10 @@ pub fn check_path(path: &str) -> Result<(), UnsafePathReason> {
 /// The key under which two paths collide on a case-insensitive, normalising
 /// file system (macOS, Windows): NFC normalisation, then case folding.
 pub fn collision_key(path: &str) -> String {
+    // ASCII is already in NFC, and its case folding is plain lower-casing.
+    if path.is_ascii() {
+        return path.to_ascii_lowercase();
+    }
     // Lower-casing after NFC can produce decomposed forms again (rare), so normalise twice.
     let folded: String = path.nfc().flat_map(char::to_lowercase).collect();
     folded.nfc().collect()
@@ -173,9 +177,24 @@ pub fn ignore_matcher(root: &Path, patterns: &[String]) -> Result<Gitignore, Wal
     })
 }
 
+impl Listing {
+    /// Flags the entries that `ignore` matches (the walk itself ignores
+    /// nothing, so it can run before the manifest is parsed).
+    pub fn apply_ignore(&mut self, ignore: &Gitignore) {
+        if ignore.is_empty() {
+            return;
+        }
+        for entry in &mut self.entries {
+            entry.ignored = ignore
+                .matched_path_or_any_parents(Path::new(&entry.path), false)
+                .is_ignore();
+        }
+    }
+}
+
 /// Lists `root` without following links: every file, link and special file,
-/// flagged as ignored or unsafe, in path order.
-pub fn list(root: &Path, ignore: &Gitignore) -> Result<Listing, WalkError> {
+/// flagged as unsafe where its name breaks the path rules, in path order.
+pub fn list(root: &Path) -> Result<Listing, WalkError> {
     let root_meta = std::fs::metadata(root).map_err(|_| WalkError::NotADirectory(root.into()))?;
     if !root_meta.is_dir() {
         return Err(WalkError::NotADirectory(root.into()));
@@ -241,13 +260,10 @@ pub fn list(root: &Path, ignore: &Gitignore) -> Result<Listing, WalkError> {
         } else {
             EntryKind::Special(special_kind(&file_type))
         };
-        let ignored = ignore
-            .matched_path_or_any_parents(entry.path(), false)
-            .is_ignore();
         listing.entries.push(Entry {
             path,
             kind,
-            ignored,
+            ignored: false,
             unsafe_reason,
         });
     }
