@@ -254,7 +254,7 @@ fn nested_upstreams(report: &Report, origin: &str, depth: usize) -> Vec<String> 
     {
         lines.push(format!(
             "{}↳ {} {}: manifest {}  {}",
-            "  ".repeat(depth),
+            "  ".repeat(depth - 1),
             up.role.replace('_', " "),
             up.name,
             up.path,

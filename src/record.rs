@@ -42,7 +42,7 @@ pub struct DatasetRecord {
     pub uri: Option<String>,
     /// Its licence.
     pub license: Option<String>,
-    /// Digest as published.
+    /// Digest as published; taken from the listed manifest when one is given.
     pub sha256: Option<Sha256Digest>,
     /// Listed files (role `data`) holding it here.
     pub files: Vec<String>,
@@ -89,6 +89,15 @@ pub struct RecordOutcome {
 
 /// Inserts or replaces the `[[dataset]]` with `record.id`.
 pub fn record_dataset(dir: &Path, record: &DatasetRecord) -> Result<RecordOutcome, RecordError> {
+    let (current, _) = Manifest::load(&dir.join(MANIFEST_FILE))?;
+    // A dataset's own listed manifest is a digest of it as published.
+    let sha256 = record.sha256.or_else(|| {
+        record
+            .manifest
+            .as_deref()
+            .and_then(|p| current.file(p))
+            .map(|f| f.sha256)
+    });
     let mut table = Table::new();
     table.insert("id", value(&record.id));
     insert_opt(&mut table, "name", record.name.as_deref());
@@ -100,7 +109,7 @@ pub fn record_dataset(dir: &Path, record: &DatasetRecord) -> Result<RecordOutcom
             Item::Value(Value::Array(string_array(&record.files))),
         );
     }
-    if let Some(d) = record.sha256 {
+    if let Some(d) = sha256 {
         table.insert("sha256", value(&d.to_hex()));
     }
     insert_opt(&mut table, "manifest", record.manifest.as_deref());

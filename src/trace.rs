@@ -183,7 +183,7 @@ pub struct UpstreamOutcome {
 pub struct ChainReport {
     /// Every problem that breaks level 3.
     pub problems: Vec<Problem>,
-    /// Every upstream manifest checked, in the order met.
+    /// Every upstream manifest checked, each after the ones it refers to.
     pub upstreams: Vec<UpstreamOutcome>,
 }
 
@@ -242,7 +242,7 @@ fn references(m: &Manifest) -> Vec<Reference<'_>> {
 /// resolve against this model directory, where they must be listed files.
 pub fn check_chain(ctx: &ChainContext<'_>) -> ChainReport {
     let mut report = ChainReport::default();
-    let mut done: BTreeMap<String, bool> = BTreeMap::new();
+    let mut done: BTreeMap<String, Checked> = BTreeMap::new();
     let mut stack = vec![MANIFEST_FILE.to_string()];
     chain_from(
         ctx,
@@ -260,7 +260,7 @@ fn chain_from(
     manifest: &Manifest,
     origin: &str,
     stack: &mut Vec<String>,
-    done: &mut BTreeMap<String, bool>,
+    done: &mut BTreeMap<String, Checked>,
     report: &mut ChainReport,
 ) -> bool {
     let mut all_chained = true;
@@ -293,20 +293,73 @@ fn chain_from(
             all_chained = false;
             continue;
         }
-        let chained = match done.get(path) {
-            Some(chained) => {
-                check_expectations(ctx, &reference, path, origin, report).unwrap_or(false)
-                    && *chained
+        let chained = match done.get(path).cloned() {
+            // Met before: its signatures and chain stand, but this reference's
+            // own expectations (digest, name, kind) are checked again.
+            Some(checked) => {
+                let digest_ok =
+                    check_expectations(ctx, &reference, path, origin, report).unwrap_or(false);
+                let identity_ok = match &checked.identity {
+                    Some((kind, name)) => check_identity(&reference, path, *kind, name, report),
+                    None => false,
+                };
+                digest_ok && identity_ok && checked.chained
             }
             None => {
-                let chained = check_upstream(ctx, &reference, path, origin, stack, done, report);
-                done.insert(path.to_string(), chained);
+                let (chained, identity) =
+                    check_upstream(ctx, &reference, path, origin, stack, done, report);
+                done.insert(path.to_string(), Checked { chained, identity });
                 chained
             }
         };
         all_chained &= chained;
     }
     all_chained
+}
+
+/// An upstream manifest already followed.
+#[derive(Clone)]
+struct Checked {
+    chained: bool,
+    /// Its kind and name, when it parsed.
+    identity: Option<(Kind, String)>,
+}
+
+/// Checks that an upstream manifest is what the reference expects: a model
+/// for a base model (with its name), a dataset for a dataset.
+fn check_identity(
+    reference: &Reference<'_>,
+    path: &str,
+    kind: Kind,
+    name: &str,
+    report: &mut ChainReport,
+) -> bool {
+    let mut ok = true;
+    if kind != reference.expect_kind {
+        report.problems.push(Problem::new(
+            ProblemKind::UpstreamMismatch,
+            path,
+            format!(
+                "{} names a manifest of kind '{kind}', expected '{}'",
+                reference.label, reference.expect_kind
+            ),
+        ));
+        ok = false;
+    }
+    if let Some(expected) = reference.name
+        && expected != name
+    {
+        report.problems.push(Problem::new(
+            ProblemKind::UpstreamMismatch,
+            path,
+            format!(
+                "{} names a manifest of '{name}', not '{expected}'",
+                reference.label
+            ),
+        ));
+        ok = false;
+    }
+    ok
 }
 
 /// Reads an upstream manifest's bytes, pinned by the model's own listing.
@@ -357,9 +410,9 @@ fn check_upstream(
     path: &str,
     origin: &str,
     stack: &mut Vec<String>,
-    done: &mut BTreeMap<String, bool>,
+    done: &mut BTreeMap<String, Checked>,
     report: &mut ChainReport,
-) -> bool {
+) -> (bool, Option<(Kind, String)>) {
     let mut outcome = UpstreamOutcome {
         path: path.to_string(),
         role: reference.role,
@@ -378,7 +431,7 @@ fn check_upstream(
                 format!("{} names manifest '{path}', but {why}", reference.label),
             ));
             report.upstreams.push(outcome);
-            return false;
+            return (false, None);
         }
     };
     outcome.sha256 = Some(Sha256Digest::of(&bytes));
@@ -396,34 +449,11 @@ fn check_upstream(
                 ),
             ));
             report.upstreams.push(outcome);
-            return false;
+            return (false, None);
         }
     };
     outcome.name = parsed.name.clone();
-    if parsed.kind != reference.expect_kind {
-        report.problems.push(Problem::new(
-            ProblemKind::UpstreamMismatch,
-            path,
-            format!(
-                "{} names a manifest of kind '{}', expected '{}'",
-                reference.label, parsed.kind, reference.expect_kind
-            ),
-        ));
-        ok = false;
-    }
-    if let Some(name) = reference.name
-        && name != parsed.name
-    {
-        report.problems.push(Problem::new(
-            ProblemKind::UpstreamMismatch,
-            path,
-            format!(
-                "{} names a manifest of '{}', not '{name}'",
-                reference.label, parsed.name
-            ),
-        ));
-        ok = false;
-    }
+    ok &= check_identity(reference, path, parsed.kind, &parsed.name, report);
 
     let sig_path = signature_path_for(path);
     let signatures = match SignatureFile::load(&ctx.dir.join(&sig_path)) {
@@ -437,7 +467,8 @@ fn check_upstream(
             SignatureFile::default()
         }
     };
-    let (outcomes, sig_problems) = check_signatures(&signatures, &bytes, ctx.policy, ctx.now);
+    let (outcomes, sig_problems) =
+        check_signatures(&signatures, &sig_path, &bytes, ctx.policy, ctx.now);
     outcome.signatures = outcomes;
     if !sig_problems.is_empty() {
         let why: Vec<String> = sig_problems.iter().map(|p| p.message.clone()).collect();
@@ -459,7 +490,7 @@ fn check_upstream(
     outcome.chained = ok && above;
     let chained = outcome.chained;
     report.upstreams.push(outcome);
-    chained
+    (chained, Some((parsed.kind, parsed.name)))
 }
 
 /// Where an upstream manifest's signatures live: `NAME.toml` -> `NAME.sig`.

@@ -164,8 +164,13 @@ pub fn verify(
     let mut outcomes = Vec::new();
     let mut lineage = Lineage::of(&manifest);
     if let (Some(signatures), Some(policy)) = (signatures, &options.policy) {
-        let (sig_outcomes, sig_problems) =
-            check_signatures(&signatures, &manifest_bytes, policy, options.now);
+        let (sig_outcomes, sig_problems) = check_signatures(
+            &signatures,
+            SIGNATURE_FILE,
+            &manifest_bytes,
+            policy,
+            options.now,
+        );
         outcomes = sig_outcomes;
         if sig_problems.is_empty() && reached == Some(0) {
             reached = Some(1);
@@ -193,7 +198,15 @@ pub fn verify(
             problems.extend(trace_problems);
         }
         if options.required_level >= 3 {
-            problems.extend(chain.problems);
+            // A reference level 2 already called dangling is not reported twice.
+            for problem in chain.problems {
+                let seen = problems
+                    .iter()
+                    .any(|p| p.kind == problem.kind && p.path == problem.path);
+                if !seen {
+                    problems.push(problem);
+                }
+            }
         }
     }
 
@@ -473,6 +486,7 @@ fn compare_digests(
 /// distinct trusted keys against the threshold.
 pub fn check_signatures(
     signatures: &SignatureFile,
+    sig_path: &str,
     manifest_bytes: &[u8],
     policy: &TrustPolicy,
     now: Timestamp,
@@ -487,7 +501,7 @@ pub fn check_signatures(
             Err(fault) => {
                 problems.push(Problem::new(
                     ProblemKind::BadSignature,
-                    SIGNATURE_FILE,
+                    sig_path,
                     format!(
                         "signature {} by {label}: {fault}; re-sign with `modelseal sign`",
                         index + 1
@@ -530,7 +544,9 @@ pub fn check_signatures(
             policy.threshold
         );
         if signatures.signatures.is_empty() {
-            message.push_str("; provenance.sig has no signatures (sign with `modelseal sign`)");
+            message.push_str(&format!(
+                "; {sig_path} has no signatures (sign with `modelseal sign`)"
+            ));
         } else if !not_counted.is_empty() {
             message.push_str(&format!("; not counted: {}", not_counted.join("; ")));
         }

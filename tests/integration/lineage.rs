@@ -222,6 +222,35 @@ fn a_base_model_manifest_that_is_a_dataset_is_a_mismatch() {
 }
 
 #[test]
+fn every_reference_to_a_shared_upstream_is_checked_for_name_and_kind() {
+    let s = Scratch::new();
+    let dir = lineage_copy(&s);
+    let manifest = dir.join("provenance.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[[training]]\nid = \"other\"\noutputs = [\"model.safetensors\"]\n\
+         base_model = { name = \"someone/else\", manifest = \"upstream/base.provenance.toml\" }\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    update_and_sign(&dir);
+    let (report, code) = verify_level(&dir, "3");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        problems(&report),
+        vec![(
+            "upstream_mismatch".into(),
+            "upstream/base.provenance.toml".into()
+        )]
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'someone/else'")
+    );
+}
+
+#[test]
 fn a_cycle_in_the_chain_is_named() {
     let s = Scratch::new();
     let dir = lineage_copy(&s);
