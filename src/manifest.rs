@@ -312,22 +312,37 @@ impl Manifest {
 
     fn parse_with(file: &Path, bytes: &[u8], check_shards: bool) -> Result<Manifest, SourceError> {
         let text = source::as_text(file, bytes)?;
-        let probe: Result<FormatProbe, _> = toml::from_str(text);
-        if let Ok(FormatProbe {
-            manifest: Some(version),
-        }) = probe
-            && version.get_ref().as_integer() != Some(i64::from(FORMAT))
-        {
-            return Err(SourceError::Invalid {
-                location: source::Location::at(file, text, version.span().start),
-                message: format!(
-                    "manifest format {} is not supported; this modelseal reads format {FORMAT}",
-                    version.get_ref()
-                ),
-                help: Some("upgrade modelseal, or write `manifest = 1`".into()),
-            });
+        // The format is checked first so that a newer format gets a clear error
+        // rather than a complaint about the first key it added; the probe parses
+        // the text a second time, so it runs only when the strict parse fails.
+        let unsupported = |version: &Spanned<toml::Value>| SourceError::Invalid {
+            location: source::Location::at(file, text, version.span().start),
+            message: format!(
+                "manifest format {} is not supported; this modelseal reads format {FORMAT}",
+                version.get_ref()
+            ),
+            help: Some("upgrade modelseal, or write `manifest = 1`".into()),
+        };
+        let doc: ManifestDoc = match source::parse_toml(file, text) {
+            Ok(doc) => doc,
+            Err(err) => {
+                if let Ok(FormatProbe {
+                    manifest: Some(version),
+                }) = toml::from_str::<FormatProbe>(text)
+                    && version.get_ref().as_integer() != Some(i64::from(FORMAT))
+                {
+                    return Err(unsupported(&version));
+                }
+                return Err(err);
+            }
+        };
+        if *doc.manifest.get_ref() != FORMAT {
+            let version = Spanned::new(
+                doc.manifest.span(),
+                toml::Value::Integer(i64::from(*doc.manifest.get_ref())),
+            );
+            return Err(unsupported(&version));
         }
-        let doc: ManifestDoc = source::parse_toml(file, text)?;
         let at = |span: std::ops::Range<usize>, msg: String| {
             SourceError::at(file, text, span.start, msg)
         };
