@@ -3,6 +3,8 @@
 //! status.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use modelseal::cache::DigestCache;
+use modelseal::check::CheckOptions;
 use modelseal::digest::Sha256Digest;
 use modelseal::digest::{Progress, default_jobs};
 use modelseal::keys;
@@ -33,6 +35,26 @@ const PASSPHRASE_ENV: &str = "MODELSEAL_PASSPHRASE";
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only problems and errors: no progress, no summary.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Colour text output: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What the global flags say about output.
+#[derive(Clone, Copy)]
+struct Output {
+    quiet: bool,
+    style: report::Style,
 }
 
 #[derive(Subcommand)]
@@ -107,9 +129,36 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Accept Git LFS pointer files whose oid and size match the signed
+        /// digests in place of the content (a checkout without `git lfs pull`).
+        #[arg(long)]
+        lfs_pointers: bool,
         #[command(flatten)]
         jobs: JobsArg,
     },
+    /// Pre-commit: every manifest at or above PATHs (up to the git root) or
+    /// below them is true to its files, and its signatures still verify.
+    Check {
+        /// Files or directories (pre-commit passes the staged files).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Hash every file, ignoring the stat cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Accept Git LFS pointers that match the signed digests.
+        #[arg(long)]
+        lfs_pointers: bool,
+        #[command(flatten)]
+        jobs: JobsArg,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from the command-line definition.
+    Man,
     /// Record lineage in provenance.toml: datasets and training runs.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -243,6 +292,7 @@ impl JobsArg {
 enum Format {
     Text,
     Json,
+    Sarif,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -306,7 +356,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(cli.command) {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    let output = Output {
+        quiet: cli.quiet,
+        style: report::Style { color },
+    };
+    match run(cli.command, output) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(failure) => {
@@ -332,8 +394,35 @@ fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
             .any(|w| w[0] == "--format" && w[1] == "json")
 }
 
-fn run(command: Command) -> Result<Outcome, Failure> {
+fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
+    let bar = |label| ProgressBar::new(label, output.quiet);
     match command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "modelseal", &mut std::io::stdout());
+            Ok(Outcome::Done)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(Failure::input)?;
+            Ok(Outcome::Done)
+        }
+        Command::Check {
+            paths,
+            policy,
+            no_cache,
+            lfs_pointers,
+            jobs,
+        } => check(
+            &paths,
+            policy.policy()?,
+            no_cache,
+            lfs_pointers,
+            jobs.get(),
+            output,
+        ),
         Command::Keygen { out, no_passphrase } => keygen(&out, no_passphrase),
         Command::Init {
             dir,
@@ -355,7 +444,7 @@ fn run(command: Command) -> Result<Outcome, Failure> {
                 force,
                 jobs: jobs.get(),
             };
-            let bar = ProgressBar::new("hashing");
+            let bar = bar("hashing");
             let outcome = release::init(&dir, &options, &bar)?;
             bar.finish();
             let m = &outcome.manifest;
@@ -389,7 +478,7 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             Ok(Outcome::Done)
         }
         Command::Update { dir, jobs } => {
-            let bar = ProgressBar::new("hashing");
+            let bar = bar("hashing");
             let outcome = release::update(&dir, jobs.get(), &bar)?;
             bar.finish();
             for path in &outcome.added {
@@ -426,7 +515,7 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
             }
-            let bar = ProgressBar::new("checking");
+            let bar = bar("checking");
             let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
             bar.finish();
             for dropped in &outcome.dropped {
@@ -451,7 +540,7 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             format,
             jobs,
         } => {
-            let bar = ProgressBar::new("verifying");
+            let bar = bar("verifying");
             let report =
                 verify::lineage(&dir, policy.policy()?, jobs.get(), Timestamp::now(), &bar)
                     .map_err(Failure::input)?;
@@ -468,6 +557,7 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             policy,
             level,
             format,
+            lfs_pointers,
             jobs,
         } => {
             let options = VerifyOptions {
@@ -475,13 +565,18 @@ fn run(command: Command) -> Result<Outcome, Failure> {
                 policy: policy.policy()?,
                 jobs: jobs.get(),
                 now: Timestamp::now(),
+                lfs_pointers,
             };
-            let bar = ProgressBar::new("verifying");
+            let bar = bar("verifying");
             let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
             bar.finish();
             match format {
                 Format::Json => println!("{}", report::to_json(&report)),
-                Format::Text => print!("{}", report::to_text(&report)),
+                Format::Sarif => println!("{}", report::to_sarif(&report, &dir)),
+                Format::Text => print!(
+                    "{}",
+                    report::to_text_styled(&report, output.style, output.quiet)
+                ),
             }
             Ok(if report.ok() {
                 Outcome::Done
@@ -490,6 +585,81 @@ fn run(command: Command) -> Result<Outcome, Failure> {
             })
         }
     }
+}
+
+fn check(
+    paths: &[PathBuf],
+    policy: Option<TrustPolicy>,
+    no_cache: bool,
+    lfs_pointers: bool,
+    jobs: usize,
+    output: Output,
+) -> Result<Outcome, Failure> {
+    let options = CheckOptions {
+        policy,
+        jobs,
+        cache_dir: if no_cache {
+            None
+        } else {
+            DigestCache::default_dir()
+        },
+        lfs_pointers,
+        now: Timestamp::now(),
+    };
+    let dirs = modelseal::check::find_manifests(paths);
+    if dirs.is_empty() {
+        if !output.quiet {
+            println!("no provenance.toml at or above the given paths: nothing to check");
+        }
+        return Ok(Outcome::Done);
+    }
+    let style = output.style;
+    let mut failed = false;
+    for dir in dirs {
+        let bar = ProgressBar::new("checking", output.quiet);
+        let outcome = modelseal::check::check_dir(&dir, &options, &bar)
+            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        bar.finish();
+        let shown = dir.display();
+        if outcome.problems.is_empty() {
+            if !output.quiet {
+                println!(
+                    "{}      {shown} ({} files, {} from the stat cache; {} signature(s))",
+                    style.good("ok"),
+                    outcome.totals.checked,
+                    outcome.totals.from_cache,
+                    outcome.signatures
+                );
+            }
+        } else {
+            failed = true;
+            println!("{}  {shown}", style.bad("FAILED"));
+            for p in &outcome.problems {
+                let kind = style.note(&format!("{:<20}", p.kind.as_str()));
+                println!("  {kind} {}: {}", p.path, p.message);
+            }
+            let files_changed = outcome.problems.iter().any(|p| p.kind.level() == 0);
+            if files_changed {
+                println!(
+                    "  fix: the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
+                );
+            } else {
+                println!(
+                    "  fix: the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"
+                );
+            }
+        }
+        if !output.quiet {
+            for warning in &outcome.warnings {
+                println!("{}: {shown}: {warning}", style.note("warning"));
+            }
+        }
+    }
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Done
+    })
 }
 
 fn record(command: TraceCommand) -> Result<Outcome, Failure> {
@@ -640,8 +810,8 @@ struct ProgressBar {
 }
 
 impl ProgressBar {
-    fn new(label: &'static str) -> Self {
-        if !std::io::stderr().is_terminal() {
+    fn new(label: &'static str, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
             return ProgressBar { bar: None };
         }
         let bar = indicatif::ProgressBar::hidden();

@@ -161,6 +161,8 @@ pub struct HashRequest {
     pub shard_size: u64,
     /// Which digests to compute.
     pub want: Want,
+    /// Read the bytes from here instead (a Hub cache blob the path links to).
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// The digests of one file.
@@ -322,7 +324,10 @@ fn hash_unit(
     buf: &mut [u8],
     progress: &dyn Progress,
 ) -> Result<UnitOutput, ReadFault> {
-    let full = root.join(&request.path);
+    let full = match &request.source {
+        Some(blob) => blob.clone(),
+        None => root.join(&request.path),
+    };
     let file = open_no_follow(&full)?;
     let before = stamp_of_open(&file)?;
     if before != request.stamp {
@@ -522,6 +527,7 @@ mod tests {
             stamp: FileStamp::from_metadata(&meta),
             shard_size: shard,
             want,
+            source: None,
         }
     }
 

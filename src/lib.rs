@@ -12,9 +12,12 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod cache;
 pub mod card;
+pub mod check;
 pub mod digest;
 pub mod keys;
+pub mod lfs;
 pub mod lineage;
 pub mod manifest;
 pub mod problem;

@@ -324,6 +324,7 @@ fn sealable_files(listing: Listing, shard_size: u64) -> Result<Vec<HashRequest>,
                 stamp,
                 shard_size,
                 want: Want::WholeAndShards,
+                source: entry.blob,
             }),
         }
     }

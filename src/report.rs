@@ -1,6 +1,6 @@
 //! Rendering a verification [`Report`] for people (text) and machines (JSON).
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::trace::Lineage;
 use crate::verify::{LEVEL_NAMES, ModelSummary, Report, SignatureOutcome, SignatureStatus};
 use serde::Serialize;
@@ -78,10 +78,54 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// The report as text for a terminal or a log.
+/// ANSI colour for text output, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// Whether to colour.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    /// Green.
+    pub fn good(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    /// Bold red.
+    pub fn bad(self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+    /// Yellow.
+    pub fn note(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+}
+
+/// The report as text for a terminal or a log, without colour.
 pub fn to_text(report: &Report) -> String {
+    to_text_styled(report, Style::default(), false)
+}
+
+/// The report as text; `quiet` keeps only the problems and the verdict.
+pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     let mut out = String::new();
     let m = &report.model;
+    if quiet {
+        for p in &report.problems {
+            let kind = style.note(&format!("{:<20}", p.kind.as_str()));
+            let _ = writeln!(out, "{kind} {}: {}", p.path, p.message);
+        }
+        if !report.ok() {
+            let _ = writeln!(out, "{}", style.bad("FAILED"));
+        }
+        return out;
+    }
     let _ = writeln!(out, "{} {} ({})", m.name, m.version, m.kind);
     let _ = writeln!(
         out,
@@ -124,7 +168,8 @@ pub fn to_text(report: &Report) -> String {
     if !report.problems.is_empty() {
         let _ = writeln!(out, "\n{} problem(s):", report.problems.len());
         for p in &report.problems {
-            let _ = writeln!(out, "  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+            let kind = style.note(&format!("{:<20}", p.kind.as_str()));
+            let _ = writeln!(out, "  {kind} {}: {}", p.path, p.message);
         }
         out.push('\n');
     }
@@ -132,14 +177,151 @@ pub fn to_text(report: &Report) -> String {
         .reached
         .map_or_else(|| "none (not even level 0)".to_string(), level_name);
     if report.ok() {
-        let _ = writeln!(out, "OK: level {reached} holds");
+        let _ = writeln!(out, "{} level {reached} holds", style.good("OK:"));
     } else {
         let _ = writeln!(
             out,
-            "FAILED: level {} required; reached {}",
+            "{} level {} required; reached {}",
+            style.bad("FAILED:"),
             level_name(report.required),
             reached
         );
+    }
+    out
+}
+
+/// One sentence per problem kind, for SARIF rule descriptions.
+fn rule_description(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::MissingFile => "A file listed in the manifest is not in the model directory.",
+        ProblemKind::UnexpectedFile => {
+            "A file in the model directory is neither listed nor ignored."
+        }
+        ProblemKind::SizeMismatch => "A listed file has another size than the manifest records.",
+        ProblemKind::HashMismatch => "A listed file's bytes do not match its signed SHA-256.",
+        ProblemKind::Symlink => "A symbolic link, which modelseal never follows.",
+        ProblemKind::SpecialFile => "A FIFO, socket or device node, which modelseal never opens.",
+        ProblemKind::UnsafePath => {
+            "A path that is absolute, has '..', a backslash or a control character."
+        }
+        ProblemKind::DuplicatePath => {
+            "Two paths that collide after Unicode normalisation and case folding."
+        }
+        ProblemKind::ChangedDuringRead => "A file that changed while it was being hashed.",
+        ProblemKind::UnreadableFile => "A file that could not be opened or read.",
+        ProblemKind::BadSignature => "A signature that does not verify over the current manifest.",
+        ProblemKind::ThresholdNotMet => {
+            "Fewer valid trusted signatures than the trust policy requires."
+        }
+        ProblemKind::UntracedWeights => "A weights file that no complete training run traces.",
+        ProblemKind::DanglingReference => {
+            "A lineage reference that resolves to nothing the manifest pins."
+        }
+        ProblemKind::UpstreamMismatch => "An upstream manifest that is not the one recorded.",
+        ProblemKind::UpstreamUnsigned => {
+            "A base model or dataset without a manifest signed under the policy."
+        }
+    }
+}
+
+/// Every problem kind, in contract order.
+pub const ALL_KINDS: [ProblemKind; 16] = [
+    ProblemKind::MissingFile,
+    ProblemKind::UnexpectedFile,
+    ProblemKind::SizeMismatch,
+    ProblemKind::HashMismatch,
+    ProblemKind::Symlink,
+    ProblemKind::SpecialFile,
+    ProblemKind::UnsafePath,
+    ProblemKind::DuplicatePath,
+    ProblemKind::ChangedDuringRead,
+    ProblemKind::UnreadableFile,
+    ProblemKind::BadSignature,
+    ProblemKind::ThresholdNotMet,
+    ProblemKind::UntracedWeights,
+    ProblemKind::DanglingReference,
+    ProblemKind::UpstreamMismatch,
+    ProblemKind::UpstreamUnsigned,
+];
+
+/// The report as SARIF 2.1.0, for code-scanning dashboards. Each problem is
+/// a result whose rule id is its kind, located at its path in the model
+/// directory (`MODELDIR`).
+pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
+    use serde_json::json;
+    let base = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut base_uri = format!("file://{}", base.to_string_lossy().replace('\\', "/"));
+    if !base_uri.ends_with('/') {
+        base_uri.push('/');
+    }
+    let rules: Vec<_> = ALL_KINDS
+        .iter()
+        .map(|k| {
+            json!({
+                "id": k.as_str(),
+                "name": k.as_str(),
+                "shortDescription": {"text": rule_description(*k)},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"level": k.level()},
+            })
+        })
+        .collect();
+    let results: Vec<_> = report
+        .problems
+        .iter()
+        .map(|p| {
+            json!({
+                "ruleId": p.kind.as_str(),
+                "ruleIndex": ALL_KINDS.iter().position(|k| *k == p.kind).unwrap_or(0),
+                "level": "error",
+                "message": {"text": format!("{}: {}", p.path, p.message)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": sarif_uri(&p.path), "uriBaseId": "MODELDIR"}
+                    }
+                }],
+            })
+        })
+        .collect();
+    let reached = report
+        .reached
+        .map_or_else(|| "none".to_string(), level_name);
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "modelseal",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/modelseal/modelseal",
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"MODELDIR": {"uri": base_uri}},
+            "invocations": [{
+                "executionSuccessful": true,
+                "properties": {
+                    "model": report.model,
+                    "requiredLevel": report.required,
+                    "reachedLevel": reached,
+                    "ok": report.ok(),
+                },
+            }],
+            "results": results,
+        }],
+    });
+    sarif.to_string()
+}
+
+/// A relative path as a URI reference: each segment percent-encoded.
+fn sarif_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
     }
     out
 }

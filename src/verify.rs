@@ -1,7 +1,8 @@
 //! Verification: the bytes, the signatures and (from level 2) the lineage,
 //! gathered into one [`Report`] that lists every problem found.
 
-use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Want};
+use crate::cache::DigestCache;
+use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
 use crate::manifest::{Kind, Manifest};
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureFile, short_keyid};
@@ -32,6 +33,8 @@ pub struct VerifyOptions {
     pub jobs: usize,
     /// The time against which key expiry is judged.
     pub now: Timestamp,
+    /// Accept Git LFS pointers that match the signed digests.
+    pub lfs_pointers: bool,
 }
 
 /// Errors that stop verification before a report can be made (exit 2).
@@ -97,10 +100,14 @@ pub struct SignatureOutcome {
 /// Totals of the file check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileTotals {
-    /// Files whose bytes were read.
+    /// Files whose bytes were checked.
     pub checked: u64,
     /// The sum of their sizes.
     pub bytes: u64,
+    /// Of those, files the stat cache answered for (`check` only).
+    pub from_cache: u64,
+    /// Git LFS pointers accepted in place of their content (`--lfs-pointers`).
+    pub lfs_pointers: u64,
 }
 
 /// Everything verification found.
@@ -144,7 +151,7 @@ pub fn verify(
     // The walk needs nothing from the manifest, so it runs while the manifest is parsed.
     let (loaded, listing) = std::thread::scope(|scope| {
         let walker = scope.spawn(|| walk::list(dir));
-        let loaded = Manifest::load(&dir.join(MANIFEST_FILE));
+        let loaded = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE));
         let listing = walker
             .join()
             .unwrap_or_else(|_| Err(WalkError::NotADirectory(dir.to_path_buf())));
@@ -153,12 +160,21 @@ pub fn verify(
     let (manifest, manifest_bytes) = loaded.map_err(VerifyError::Manifest)?;
     let listing = listing?;
     let signatures = if options.required_level >= 1 {
-        Some(SignatureFile::load(&dir.join(SIGNATURE_FILE)).map_err(VerifyError::Signatures)?)
+        Some(
+            SignatureFile::load(&walk::special_file_path(dir, SIGNATURE_FILE))
+                .map_err(VerifyError::Signatures)?,
+        )
     } else {
         None
     };
 
-    let (mut problems, files) = compare_listing(dir, &manifest, listing, options.jobs, progress)?;
+    let mut file_options = FileCheckOptions {
+        jobs: options.jobs,
+        lfs_pointers: options.lfs_pointers,
+        cache: None,
+    };
+    let (mut problems, files) =
+        compare_listing(dir, &manifest, listing, &mut file_options, progress)?;
     let mut reached = problems.is_empty().then_some(0);
 
     let mut outcomes = Vec::new();
@@ -241,6 +257,7 @@ pub fn lineage(
         policy,
         jobs,
         now,
+        lfs_pointers: false,
     };
     let mut report = verify(dir, &options, progress)?;
     if !with_policy {
@@ -262,15 +279,31 @@ pub fn check_files(
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), WalkError> {
     let listing = walk::list(dir)?;
-    compare_listing(dir, manifest, listing, jobs, progress)
+    let mut options = FileCheckOptions {
+        jobs,
+        lfs_pointers: false,
+        cache: None,
+    };
+    compare_listing(dir, manifest, listing, &mut options, progress)
+}
+
+/// How level 0 reads files.
+pub struct FileCheckOptions<'a> {
+    /// Hashing threads.
+    pub jobs: usize,
+    /// Accept a Git LFS pointer whose oid and size match the manifest in
+    /// place of the content.
+    pub lfs_pointers: bool,
+    /// A stat cache to answer for unchanged files (`check` only, never `verify`).
+    pub cache: Option<&'a mut DigestCache>,
 }
 
 /// Level 0 on a listing already made.
-fn compare_listing(
+pub fn compare_listing(
     dir: &Path,
     manifest: &Manifest,
     mut listing: walk::Listing,
-    jobs: usize,
+    options: &mut FileCheckOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), WalkError> {
     let matcher = walk::ignore_matcher(dir, &manifest.ignore)?;
@@ -324,6 +357,7 @@ fn compare_listing(
 
     let mut requests = Vec::new();
     let mut expected = Vec::new();
+    let mut totals = FileTotals::default();
     for entry in &manifest.files {
         if listed
             .get(entry.path.as_str())
@@ -332,7 +366,8 @@ fn compare_listing(
             continue; // unsafe, or a later duplicate
         }
         let path = entry.path.as_str();
-        match on_disk.get(path).map(|e| &e.kind) {
+        let found = on_disk.get(path);
+        match found.map(|e| &e.kind) {
             None => problems.push(Problem::new(
                 ProblemKind::MissingFile,
                 path,
@@ -349,16 +384,27 @@ fn compare_listing(
                 format!("listed file is a {what}; it was not opened"),
             )),
             Some(EntryKind::File(stamp)) => {
+                let blob = found.and_then(|e| e.blob.clone());
                 if stamp.size != entry.size {
-                    problems.push(Problem::new(
-                        ProblemKind::SizeMismatch,
-                        path,
-                        format!(
-                            "size is {} bytes; the manifest says {}",
-                            stamp.size, entry.size
-                        ),
-                    ));
+                    let read_from = blob.clone().unwrap_or_else(|| dir.join(path));
+                    match lfs_pointer_problem(entry, &read_from, options.lfs_pointers) {
+                        Some(None) => {
+                            totals.lfs_pointers += 1;
+                        }
+                        Some(Some(problem)) => problems.push(problem),
+                        None => problems.push(Problem::new(
+                            ProblemKind::SizeMismatch,
+                            path,
+                            format!(
+                                "size is {} bytes; the manifest says {}",
+                                stamp.size, entry.size
+                            ),
+                        )),
+                    }
                     continue;
+                }
+                if let Some(problem) = blob_name_problem(entry, blob.as_deref()) {
+                    problems.push(problem);
                 }
                 requests.push(HashRequest {
                     path: path.to_string(),
@@ -369,6 +415,7 @@ fn compare_listing(
                     } else {
                         Want::Shards
                     },
+                    source: blob,
                 });
                 expected.push(entry);
             }
@@ -407,9 +454,34 @@ fn compare_listing(
         problems.push(problem);
     }
 
-    let results = digest::hash_files(dir, &requests, jobs, progress);
-    let mut totals = FileTotals::default();
-    for ((request, entry), result) in requests.iter().zip(&expected).zip(results) {
+    // The stat cache (check only) answers for files it has seen unchanged.
+    let cached: Vec<Option<FileDigests>> = requests
+        .iter()
+        .map(|r| options.cache.as_deref_mut().and_then(|c| c.lookup(r)))
+        .collect();
+    let to_hash: Vec<HashRequest> = requests
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(r, _)| r.clone())
+        .collect();
+    let mut hashed = digest::hash_files(dir, &to_hash, options.jobs, progress).into_iter();
+    for ((request, entry), cached) in requests.iter().zip(&expected).zip(cached) {
+        let result = match cached {
+            Some(digests) => {
+                totals.from_cache += 1;
+                Ok(digests)
+            }
+            None => {
+                let result = hashed
+                    .next()
+                    .unwrap_or_else(|| Err(ReadFault::Unreadable("not hashed".into())));
+                if let (Some(cache), Ok(digests)) = (options.cache.as_deref_mut(), &result) {
+                    cache.record(request, digests);
+                }
+                result
+            }
+        };
         totals.checked += 1;
         totals.bytes += request.stamp.size;
         if let Some(problem) = compare_digests(entry, request, result) {
@@ -418,6 +490,54 @@ fn compare_listing(
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
     Ok((problems, totals))
+}
+
+/// A listed file whose size is wrong may be a Git LFS pointer: `None` when it
+/// is not one; `Some(None)` when it is one that matches the signed digest and
+/// pointers are accepted; else the problem that names it plainly.
+fn lfs_pointer_problem(
+    entry: &crate::manifest::FileEntry,
+    read_from: &Path,
+    accept: bool,
+) -> Option<Option<Problem>> {
+    let pointer = crate::lfs::read(read_from)?;
+    let path = entry.path.as_str();
+    if pointer.oid == entry.sha256 && pointer.size == entry.size {
+        if accept {
+            return Some(None);
+        }
+        return Some(Some(Problem::new(
+            ProblemKind::SizeMismatch,
+            path,
+            "is a Git LFS pointer, not the content (run `git lfs pull`); the pointer's oid and size \
+             match the signed digest, so pass --lfs-pointers to accept a pointer-only checkout",
+        )));
+    }
+    Some(Some(Problem::new(
+        ProblemKind::HashMismatch,
+        path,
+        format!(
+            "is a Git LFS pointer to other content: oid sha256:{} ({} bytes), but the manifest says {} ({} bytes)",
+            pointer.oid, pointer.size, entry.sha256, entry.size
+        ),
+    )))
+}
+
+/// In a Hub cache, an LFS blob is named by its SHA-256: a name that is not the
+/// signed digest means the cache is corrupt or was tampered with.
+fn blob_name_problem(entry: &crate::manifest::FileEntry, blob: Option<&Path>) -> Option<Problem> {
+    let name = blob?.file_name()?.to_str()?;
+    let named: Sha256Digest = name.parse().ok()?;
+    (named != entry.sha256).then(|| {
+        Problem::new(
+            ProblemKind::HashMismatch,
+            &entry.path,
+            format!(
+                "the Hub cache stores it as blob {name}, which is not the signed sha256 {}",
+                entry.sha256
+            ),
+        )
+    })
 }
 
 fn compare_digests(

@@ -129,6 +129,8 @@ pub struct Entry {
     pub path: String,
     /// What the entry is.
     pub kind: EntryKind,
+    /// For a Hugging Face cache link read as a file: the blob it names.
+    pub blob: Option<PathBuf>,
     /// Whether the manifest's `ignore` patterns match it.
     pub ignored: bool,
     /// Whether the name breaks the path rules, and why.
@@ -199,6 +201,7 @@ pub fn list(root: &Path) -> Result<Listing, WalkError> {
     if !root_meta.is_dir() {
         return Err(WalkError::NotADirectory(root.into()));
     }
+    let hub = HubSnapshot::detect(root);
     let mut listing = Listing::default();
     let mut walker = walkdir::WalkDir::new(root)
         .follow_links(false)
@@ -243,8 +246,15 @@ pub fn list(root: &Path) -> Result<Listing, WalkError> {
         if entry.depth() == 1 && (path == MANIFEST_FILE || path == SIGNATURE_FILE) {
             continue;
         }
+        let mut blob = None;
         let kind = if file_type.is_symlink() {
-            EntryKind::Symlink
+            match hub.as_ref().and_then(|h| h.resolve(entry.path())) {
+                Some((target, meta)) => {
+                    blob = Some(target);
+                    EntryKind::File(FileStamp::from_metadata(&meta))
+                }
+                None => EntryKind::Symlink,
+            }
         } else if file_type.is_file() {
             match entry.metadata() {
                 Ok(meta) => EntryKind::File(FileStamp::from_metadata(&meta)),
@@ -263,12 +273,69 @@ pub fn list(root: &Path) -> Result<Listing, WalkError> {
         listing.entries.push(Entry {
             path,
             kind,
+            blob,
             ignored: false,
             unsafe_reason,
         });
     }
     listing.entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(listing)
+}
+
+/// A Hugging Face Hub cache snapshot, `…/models--ORG--NAME/snapshots/REV/`
+/// (or `datasets--`, `spaces--`), whose files are links into the
+/// repository's `blobs/`. Such a link is read as the blob it names; any other
+/// link stays a `symlink` problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubSnapshot {
+    /// The repository's `blobs/` directory, canonical.
+    pub blobs: PathBuf,
+}
+
+impl HubSnapshot {
+    /// The snapshot `root` is in, if it is at or below `REPO/snapshots/REV/`.
+    pub fn detect(root: &Path) -> Option<HubSnapshot> {
+        let canonical = std::fs::canonicalize(root).ok()?;
+        let mut dir = canonical.as_path();
+        loop {
+            let parent = dir.parent()?;
+            if parent.file_name()? == "snapshots" {
+                let repo = parent.parent()?;
+                let name = repo.file_name()?.to_str()?;
+                if ["models--", "datasets--", "spaces--"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+                {
+                    let blobs = std::fs::canonicalize(repo.join("blobs")).ok()?;
+                    return Some(HubSnapshot { blobs });
+                }
+                return None;
+            }
+            dir = parent;
+        }
+    }
+
+    /// The blob a link resolves to, with its metadata, when the link resolves
+    /// (through any number of links) to a regular file directly in `blobs/`.
+    pub fn resolve(&self, link: &Path) -> Option<(PathBuf, std::fs::Metadata)> {
+        let target = std::fs::canonicalize(link).ok()?;
+        if target.parent()? != self.blobs {
+            return None;
+        }
+        let meta = std::fs::symlink_metadata(&target).ok()?;
+        meta.is_file().then_some((target, meta))
+    }
+}
+
+/// Where to read `name` (the manifest or signature file) of `dir`: the file
+/// itself, or in a Hub cache snapshot, the blob its link names.
+pub fn special_file_path(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link && let Some((blob, _)) = HubSnapshot::detect(dir).and_then(|h| h.resolve(&path)) {
+        return blob;
+    }
+    path
 }
 
 fn relative_utf8(root: &Path, path: &Path) -> Option<String> {

@@ -6,5 +6,7 @@ mod keys_cli;
 mod level0;
 mod level1;
 mod lineage;
+mod precommit;
 mod properties;
 mod roundtrip;
+mod workflow;

@@ -1,0 +1,392 @@
+//! Workflow: the pre-commit check and its stat cache, Git LFS pointers,
+//! Hugging Face cache snapshots, SARIF, and the output flags.
+
+use crate::common::*;
+use predicates::prelude::*;
+use std::path::Path;
+use std::process::Command as Process;
+
+fn check_in(dir: &Path, cache: &Path) -> assert_cmd::Command {
+    let mut cmd = modelseal();
+    cmd.current_dir(dir)
+        .env("MODELSEAL_CACHE_DIR", cache)
+        .arg("check");
+    cmd
+}
+
+#[test]
+fn check_passes_a_true_manifest_and_names_the_fix_for_a_stale_one() {
+    let s = Scratch::new();
+    let (dir, _) = s.signed_model();
+    let cache = s.path("cache");
+    check_in(&dir, &cache)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok").and(predicate::str::contains("1 signature(s)")));
+    write(&dir.join("model.safetensors"), &pattern(40_000, 77));
+    check_in(&dir, &cache)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("hash_mismatch"))
+        .stdout(
+            predicate::str::contains("modelseal update")
+                .and(predicate::str::contains("modelseal sign")),
+        );
+}
+
+#[test]
+fn check_catches_a_manifest_changed_after_signing() {
+    let s = Scratch::new();
+    let (dir, _) = s.signed_model();
+    let manifest = dir.join("provenance.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("version = \"1.0.0\"", "version = \"1.0.1\""),
+    )
+    .unwrap();
+    check_in(&dir, &s.path("cache"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("bad_signature"))
+        .stdout(predicate::str::contains("manifest changed after signing"));
+}
+
+#[test]
+fn check_warns_on_unsigned_and_requires_signatures_with_a_policy() {
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    check_in(&dir, &s.path("cache"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning").and(predicate::str::contains("unsigned")));
+    let (_, public) = s.key("k");
+    check_in(&dir, &s.path("cache"))
+        .arg("--key")
+        .arg(&public)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("threshold_not_met"));
+}
+
+#[test]
+fn check_finds_manifests_above_staged_files_and_below_directories() {
+    let s = Scratch::new();
+    let repo = s.path("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let a = repo.join("models/a");
+    let b = repo.join("models/b");
+    write(&a.join("w.bin"), b"a");
+    write(&b.join("w.bin"), b"b");
+    modelseal().arg("init").arg(&a).assert().success();
+    modelseal().arg("init").arg(&b).assert().success();
+    // A staged file inside a: only a is checked.
+    check_in(&repo, &s.path("cache"))
+        .arg("models/a/w.bin")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("models/a").and(predicate::str::contains("models/b").not()),
+        );
+    // A directory: both below it.
+    check_in(&repo, &s.path("cache"))
+        .arg("models")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("models/a").and(predicate::str::contains("models/b")));
+}
+
+#[test]
+fn the_stat_cache_answers_for_unchanged_files_and_never_hides_a_change() {
+    let s = Scratch::new();
+    let (dir, _) = s.signed_model();
+    let cache = s.path("cache");
+    check_in(&dir, &cache)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 from the stat cache"));
+    check_in(&dir, &cache)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 from the stat cache"));
+    // Same size, same mtime (set back), other bytes: ctime moves, so the cache misses.
+    let weights = dir.join("model.safetensors");
+    let mtime = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    write(&weights, &pattern(40_000, 99));
+    std::fs::File::options()
+        .write(true)
+        .open(&weights)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    check_in(&dir, &cache)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("hash_mismatch"));
+    // verify never reads the cache: a poisoned cache changes nothing there.
+    modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_git_lfs_pointer_is_named_and_can_stand_for_its_content() {
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    let weights = dir.join("model.safetensors");
+    let content = std::fs::read(&weights).unwrap();
+    let oid = modelseal::digest::Sha256Digest::of(&content);
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n",
+        content.len()
+    );
+    std::fs::write(&weights, &pointer).unwrap();
+    let (report, code) = verify_json(&dir, &["--level", "0"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![("size_mismatch".into(), "model.safetensors".into())]
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Git LFS pointer")
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("git lfs pull")
+    );
+    let (report, code) = verify_json(&dir, &["--level", "0", "--lfs-pointers"]);
+    assert_eq!(code, 0, "{report}");
+    // A pointer to other content is a hash mismatch, with or without the flag.
+    std::fs::write(&weights, pointer.replace(&oid.to_hex(), &"0".repeat(64))).unwrap();
+    let (report, code) = verify_json(&dir, &["--level", "0", "--lfs-pointers"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![("hash_mismatch".into(), "model.safetensors".into())]
+    );
+}
+
+/// A Hub cache: `models--acme--tiny/{blobs,snapshots/REV}` with links.
+#[cfg(unix)]
+fn hub_cache(s: &Scratch) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::symlink;
+    let repo = s.path("hub/models--acme--tiny");
+    let snapshot = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let weights = pattern(50_000, 4);
+    let weights_blob = modelseal::digest::Sha256Digest::of(&weights).to_hex();
+    std::fs::write(repo.join("blobs").join(&weights_blob), &weights).unwrap();
+    std::fs::write(
+        repo.join("blobs/1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c"),
+        b"{\"model_type\": \"gpt2\"}\n",
+    )
+    .unwrap();
+    symlink(
+        format!("../../blobs/{weights_blob}"),
+        snapshot.join("model.safetensors"),
+    )
+    .unwrap();
+    symlink(
+        "../../blobs/1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c",
+        snapshot.join("config.json"),
+    )
+    .unwrap();
+    (repo, snapshot)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hugging_face_cache_snapshot_verifies_through_its_blob_links() {
+    let s = Scratch::new();
+    let (_, snapshot) = hub_cache(&s);
+    modelseal().arg("init").arg(&snapshot).assert().success();
+    let (report, code) = verify_json(&snapshot, &["--level", "0"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["files"]["checked"], 2);
+    // The manifest itself may arrive as a blob link too.
+    let manifest = std::fs::read(snapshot.join("provenance.toml")).unwrap();
+    let blob = snapshot
+        .join("../../blobs")
+        .join(modelseal::digest::Sha256Digest::of(&manifest).to_hex());
+    std::fs::write(&blob, &manifest).unwrap();
+    std::fs::remove_file(snapshot.join("provenance.toml")).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(&blob).unwrap(),
+        snapshot.join("provenance.toml"),
+    )
+    .unwrap();
+    let (report, code) = verify_json(&snapshot, &["--level", "0"]);
+    assert_eq!(code, 0, "{report}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_escaping_the_hub_cache_is_refused() {
+    let s = Scratch::new();
+    let (_, snapshot) = hub_cache(&s);
+    modelseal().arg("init").arg(&snapshot).assert().success();
+    write(&s.path("outside.txt"), b"secret");
+    std::os::unix::fs::symlink(s.path("outside.txt"), snapshot.join("extra.txt")).unwrap();
+    std::os::unix::fs::symlink("../../../../hub", snapshot.join("up")).unwrap();
+    let (report, code) = verify_json(&snapshot, &["--level", "0"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![
+            ("symlink".into(), "extra.txt".into()),
+            ("symlink".into(), "up".into())
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hub_blob_whose_name_is_not_the_signed_digest_is_a_mismatch() {
+    let s = Scratch::new();
+    let (repo, snapshot) = hub_cache(&s);
+    modelseal().arg("init").arg(&snapshot).assert().success();
+    // Move the weights to a blob named for other content; the bytes stay right.
+    let link = snapshot.join("model.safetensors");
+    let target = std::fs::canonicalize(&link).unwrap();
+    let renamed = repo.join("blobs").join("ab".repeat(32));
+    std::fs::rename(&target, &renamed).unwrap();
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&renamed, &link).unwrap();
+    let (report, code) = verify_json(&snapshot, &["--level", "0"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![("hash_mismatch".into(), "model.safetensors".into())]
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Hub cache")
+    );
+}
+
+/// The SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`
+/// (fetched once into target/).
+fn sarif_schema() -> std::path::PathBuf {
+    let target = repo().join("target/sarif-schema-2.1.0.json");
+    if target.exists() {
+        return target;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let status = Process::new("npm")
+        .args(["pack", "--silent", "@microsoft/jest-sarif@1.0.0-beta.0"])
+        .current_dir(temp.path())
+        .status()
+        .expect("npm is installed (the SARIF test takes the schema from npm)");
+    assert!(status.success(), "npm pack @microsoft/jest-sarif failed");
+    let status = Process::new("tar")
+        .args([
+            "xzf",
+            "microsoft-jest-sarif-1.0.0-beta.0.tgz",
+            "package/lib/schemas/sarif-2.1.0-rtm.5.json",
+        ])
+        .current_dir(temp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(
+        temp.path()
+            .join("package/lib/schemas/sarif-2.1.0-rtm.5.json"),
+        &target,
+    )
+    .unwrap();
+    target
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_schema() {
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    write(&dir.join("config.json"), b"{\"tampered\": true}\n");
+    write(&dir.join("smuggled file.bin"), b"x");
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif_path = s.path("out.sarif");
+    std::fs::write(&sarif_path, &out.stdout).unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["ruleId"], "size_mismatch");
+    let validate = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+print("valid")
+"#;
+    let out = Process::new("python3")
+        .arg("-c")
+        .arg(validate)
+        .arg(sarif_schema())
+        .arg(&sarif_path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "SARIF does not validate (or python3 jsonschema is missing: pip install jsonschema): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn completions_man_page_quiet_and_colour() {
+    modelseal()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("modelseal"));
+    modelseal()
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(".TH modelseal"));
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0", "--quiet"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0", "--color", "always"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\u{1b}["));
+    modelseal()
+        .env("NO_COLOR", "1")
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\u{1b}[").not());
+}
