@@ -247,6 +247,10 @@ pub struct Manifest {
     /// Licence of the release.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// When the release was made (signed with the manifest; what a policy's
+    /// `not_before` freeze compares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<crate::timestamp::Timestamp>,
     /// Gitignore-style patterns for files that need not be listed.
     pub ignore: Vec<String>,
     /// Hashing parameters.
@@ -272,6 +276,8 @@ struct ManifestDoc {
     version: Spanned<String>,
     #[serde(default)]
     license: Option<String>,
+    #[serde(default)]
+    created: Option<crate::timestamp::Timestamp>,
     #[serde(default)]
     ignore: Vec<String>,
     hashing: Hashing,
@@ -420,6 +426,7 @@ impl Manifest {
             name: doc.name.into_inner(),
             version: doc.version.into_inner(),
             license: doc.license,
+            created: doc.created,
             ignore: doc.ignore,
             hashing: doc.hashing,
             files,

@@ -31,6 +31,8 @@ pub enum ProblemKind {
     BadSignature,
     /// Fewer valid trusted signatures than the policy's threshold.
     ThresholdNotMet,
+    /// A validly signed release older than the policy's pin for its name.
+    Rollback,
     /// A weights file that no training run traces.
     UntracedWeights,
     /// A lineage reference that resolves to nothing.
@@ -57,6 +59,7 @@ impl ProblemKind {
             Self::UnreadableFile => "unreadable_file",
             Self::BadSignature => "bad_signature",
             Self::ThresholdNotMet => "threshold_not_met",
+            Self::Rollback => "rollback",
             Self::UntracedWeights => "untraced_weights",
             Self::DanglingReference => "dangling_reference",
             Self::UpstreamMismatch => "upstream_mismatch",
@@ -67,7 +70,7 @@ impl ProblemKind {
     /// The lowest level that this problem breaks.
     pub fn level(self) -> u8 {
         match self {
-            Self::BadSignature | Self::ThresholdNotMet => 1,
+            Self::BadSignature | Self::ThresholdNotMet | Self::Rollback => 1,
             Self::UntracedWeights | Self::DanglingReference => 2,
             Self::UpstreamMismatch | Self::UpstreamUnsigned => 3,
             _ => 0,

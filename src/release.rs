@@ -158,6 +158,7 @@ pub fn init(
         name,
         version: options.version.clone(),
         license: None,
+        created: Some(crate::timestamp::Timestamp::now()),
         ignore: Vec::new(),
         hashing: Hashing {
             algorithm: Algorithm::Sha256,
@@ -442,6 +443,11 @@ pub fn update(
         outcome.added.push(path.clone());
     }
     if !(outcome.added.is_empty() && outcome.removed.is_empty() && outcome.changed.is_empty()) {
+        // New contents make a new release: its signed creation time moves too.
+        if doc.get("created").is_some() {
+            let now = crate::timestamp::Timestamp::now().to_toml();
+            set_value(doc.as_table_mut(), "created", toml_edit::Value::from(now));
+        }
         let new_text = doc.to_string();
         // Never write a manifest that would not parse back.
         Manifest::parse(&manifest_path, new_text.as_bytes())?;

@@ -213,6 +213,9 @@ fn rule_description(kind: ProblemKind) -> &'static str {
         ProblemKind::ThresholdNotMet => {
             "Fewer valid trusted signatures than the trust policy requires."
         }
+        ProblemKind::Rollback => {
+            "A validly signed release older than the trust policy's pin for its name."
+        }
         ProblemKind::UntracedWeights => "A weights file that no complete training run traces.",
         ProblemKind::DanglingReference => {
             "A lineage reference that resolves to nothing the manifest pins."
@@ -225,7 +228,7 @@ fn rule_description(kind: ProblemKind) -> &'static str {
 }
 
 /// Every problem kind, in contract order.
-pub const ALL_KINDS: [ProblemKind; 16] = [
+pub const ALL_KINDS: [ProblemKind; 17] = [
     ProblemKind::MissingFile,
     ProblemKind::UnexpectedFile,
     ProblemKind::SizeMismatch,
@@ -238,6 +241,7 @@ pub const ALL_KINDS: [ProblemKind; 16] = [
     ProblemKind::UnreadableFile,
     ProblemKind::BadSignature,
     ProblemKind::ThresholdNotMet,
+    ProblemKind::Rollback,
     ProblemKind::UntracedWeights,
     ProblemKind::DanglingReference,
     ProblemKind::UpstreamMismatch,

@@ -26,13 +26,16 @@ pub struct TrustedKey {
     pub revoked: bool,
 }
 
-/// Which keys are trusted and how many distinct ones must sign.
+/// Which keys are trusted, how many distinct ones must sign, and which
+/// releases are too old.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     /// Distinct trusted keys whose valid signatures are required.
     pub threshold: usize,
     /// The keys, one entry per distinct key id.
     pub keys: Vec<TrustedKey>,
+    /// Rollback and freeze pins, by model name.
+    pub pins: Vec<ReleasePin>,
 }
 
 /// How the policy regards a key at a given time.
@@ -65,6 +68,24 @@ struct PolicyDoc {
     threshold: Spanned<i64>,
     #[serde(default)]
     key: Vec<Spanned<KeyDoc>>,
+    #[serde(default)]
+    pin: Vec<ReleasePin>,
+}
+
+/// A `[[pin]]`: the oldest release of a model that the policy accepts, after
+/// TUF's rollback and freeze attacks. An attacker who replays an older,
+/// validly signed release is caught as `rollback`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleasePin {
+    /// The manifest `name` the pin applies to.
+    pub name: String,
+    /// Releases with a lower `version` are refused.
+    #[serde(default)]
+    pub min_version: Option<String>,
+    /// Manifests whose signed `created` time is earlier (or missing) are refused.
+    #[serde(default)]
+    pub not_before: Option<Timestamp>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +109,7 @@ impl TrustPolicy {
         let mut policy = TrustPolicy {
             threshold: 0,
             keys: Vec::new(),
+            pins: doc.pin,
         };
         for spanned in doc.key {
             let span = spanned.span();
@@ -144,6 +166,7 @@ impl TrustPolicy {
         let mut policy = TrustPolicy {
             threshold: 1,
             keys: Vec::new(),
+            pins: Vec::new(),
         };
         policy.add_key_files(paths)?;
         Ok(policy)
@@ -178,6 +201,34 @@ impl TrustPolicy {
         }
     }
 
+    /// Why this release is older than the policy accepts, if it is: a version
+    /// below a pin's `min_version`, or a signed `created` time before its
+    /// `not_before` (or no `created` at all when a `not_before` applies).
+    pub fn rollback(&self, name: &str, version: &str, created: Option<Timestamp>) -> Vec<String> {
+        let mut why = Vec::new();
+        for pin in self.pins.iter().filter(|p| p.name == name) {
+            if let Some(min) = &pin.min_version
+                && compare_versions(version, min) == std::cmp::Ordering::Less
+            {
+                why.push(format!(
+                    "version {version} is older than {min}, the oldest release of {name} the policy accepts"
+                ));
+            }
+            if let Some(not_before) = pin.not_before {
+                match created {
+                    Some(created) if created >= not_before => {}
+                    Some(created) => why.push(format!(
+                        "it was created at {created}, before {not_before}, the earliest the policy accepts for {name}"
+                    )),
+                    None => why.push(format!(
+                        "it records no `created` time, and the policy accepts only releases of {name} created from {not_before}"
+                    )),
+                }
+            }
+        }
+        why
+    }
+
     /// How the policy regards `keyid` at `now`.
     pub fn standing(&self, keyid: &str, now: Timestamp) -> (KeyStanding, Option<&TrustedKey>) {
         let Some(key) = self.keys.iter().find(|k| k.keyid == keyid) else {
@@ -194,8 +245,52 @@ impl TrustPolicy {
     }
 }
 
+/// Orders versions the way people read them: runs of digits compare as
+/// numbers, other runs as text (`1.10.0` > `1.9.2`, `2.0.0-rc1` < `2.0.0-rc2`).
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for (x, y) in ra.iter().zip(&rb) {
+        let ord = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    ra.len().cmp(&rb.len())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn versions_compare_numerically() {
+        use super::compare_versions;
+        use std::cmp::Ordering::*;
+        assert_eq!(compare_versions("1.10.0", "1.9.2"), Greater);
+        assert_eq!(compare_versions("1.0.0", "1.0.0"), Equal);
+        assert_eq!(compare_versions("0.9", "1.0"), Less);
+        assert_eq!(compare_versions("2.0.0-rc1", "2.0.0-rc2"), Less);
+        assert_eq!(compare_versions("1.0", "1.0.1"), Less);
+        assert_eq!(compare_versions("007", "7"), Equal);
+        assert_eq!(compare_versions("", "1"), Less);
+    }
+
     use super::*;
     use ed25519_dalek::SigningKey;
     use ed25519_dalek::pkcs8::EncodePublicKey;

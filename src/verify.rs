@@ -180,13 +180,20 @@ pub fn verify(
     let mut outcomes = Vec::new();
     let mut lineage = Lineage::of(&manifest);
     if let (Some(signatures), Some(policy)) = (signatures, &options.policy) {
-        let (sig_outcomes, sig_problems) = check_signatures(
+        let (sig_outcomes, mut sig_problems) = check_signatures(
             &signatures,
             SIGNATURE_FILE,
             &manifest_bytes,
             policy,
             options.now,
         );
+        for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
+            sig_problems.push(Problem::new(
+                ProblemKind::Rollback,
+                MANIFEST_FILE,
+                format!("{why}: a replayed older release is refused (see the trust policy's [[pin]])"),
+            ));
+        }
         outcomes = sig_outcomes;
         if sig_problems.is_empty() && reached == Some(0) {
             reached = Some(1);
@@ -342,13 +349,16 @@ pub fn compare_listing(
     for entry in &listing.entries {
         on_disk.insert(entry.path.as_str(), entry);
     }
-    let visible = listing
+    // Listed names first, so a collision is reported on the newcomer.
+    let mut visible: Vec<&str> = listing
         .entries
         .iter()
         .filter(|e| {
             e.unsafe_reason.is_none() && (!e.ignored || listed.contains_key(e.path.as_str()))
         })
-        .map(|e| e.path.as_str());
+        .map(|e| e.path.as_str())
+        .collect();
+    visible.sort_by_key(|p| !listed.contains_key(p));
     for problem in walk::duplicate_paths(visible) {
         if !duplicate_set.contains(&problem.path) {
             problems.push(problem);

@@ -187,3 +187,15 @@ pub fn update_and_sign(dir: &Path) {
         .assert()
         .success();
 }
+
+impl Scratch {
+    /// Like [`Scratch::signed_model`], for a model directory at `dir`.
+    pub fn signed_model_in(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        write(&dir.join("model.safetensors"), &pattern(1000, 2));
+        write(&dir.join("README.md"), b"# m\n");
+        let (key, public) = self.key("release");
+        modelseal().args(["init", "--name", "acme/tiny", "--version", "1.0.0"]).arg(dir).assert().success();
+        modelseal().arg("sign").arg(dir).arg("--key").arg(&key).assert().success();
+        (dir.to_path_buf(), public)
+    }
+}

@@ -1,6 +1,8 @@
 //! Integration tests: all in one binary so they build once (see Cargo.toml).
 
 mod common;
+mod faults;
+mod hostile;
 mod interop;
 mod keys_cli;
 mod level0;

@@ -1,0 +1,591 @@
+//! Parser properties: every manifest modelseal can build renders (`to_toml`) to
+//! text that parses back to the same manifest, and no input, however mangled,
+//! makes a parser of attacker-written text panic (an error is fine).
+//!
+//! The same parsers are fuzzed with cargo-fuzz (`fuzz/`); crash inputs found
+//! there are kept as regression tests at the end of this file.
+
+use ed25519_dalek::SigningKey;
+use modelseal::card;
+use modelseal::digest::{Sha256Digest, shard_count};
+use modelseal::keys;
+use modelseal::lfs;
+use modelseal::manifest::{
+    Algorithm, BaseModel, CodeRef, Commit, Dataset, FileEntry, Hashing, Kind, Manifest, Role,
+    Training,
+};
+use modelseal::signature::{SignatureEntry, SignatureFile};
+use modelseal::trust::TrustPolicy;
+use proptest::prelude::*;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+const MANIFEST: &str = "provenance.toml";
+
+// ---------------------------------------------------------------- seeds
+
+const DEMO_MANIFEST: &[u8] = include_bytes!("../../fixtures/demo-model/provenance.toml");
+const LINEAGE_MANIFEST: &[u8] = include_bytes!("../../fixtures/lineage/provenance.toml");
+const BASE_MANIFEST: &[u8] =
+    include_bytes!("../../fixtures/lineage/upstream/base.provenance.toml");
+const DEMO_SIG: &[u8] = include_bytes!("../../fixtures/demo-model/provenance.sig");
+const LINEAGE_SIG: &[u8] = include_bytes!("../../fixtures/lineage/provenance.sig");
+const TRUST: &[u8] = include_bytes!("../../fixtures/keys/trust.toml");
+const TEST_PUB: &[u8] = include_bytes!("../../fixtures/keys/test-release.pub");
+const TEST_KEY: &[u8] = include_bytes!("../../fixtures/keys/test-release.key");
+/// The test key encrypted by OpenSSL with scrypt N=1024 (cheap), passphrase `pw`.
+const SCRYPT_KEY: &[u8] = include_bytes!("../../fuzz/seeds/pem_key/openssl-scrypt-n1024-pw.key");
+/// An OpenSSL key encrypted with PBKDF2-SHA256 (2048 rounds), passphrase `pw`.
+const PBKDF2_KEY: &[u8] = include_bytes!("../../fuzz/seeds/pem_key/openssl-pbkdf2-pw.key");
+const CARD: &[u8] = include_bytes!("../../fuzz/seeds/model_card/lineage-front-matter.md");
+const CARD_CRLF: &[u8] = include_bytes!("../../fuzz/seeds/model_card/flow-lists-crlf.md");
+const LFS_POINTER: &[u8] = include_bytes!("../../fuzz/seeds/lfs_pointer/pointer.txt");
+
+/// A policy with an inline key, a key file beside it, expiry and revocation.
+const INLINE_POLICY: &str = "threshold = 1\n\
+[[key]]\nname = \"file\"\npublic_key = \"test-release.pub\"\nexpires = 2027-12-31T00:00:00Z\n\
+[[key]]\nname = \"inline\"\npublic_key = \"\"\"\n-----BEGIN PUBLIC KEY-----\n\
+MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n\"\"\"\n\
+revoked = true\n";
+const INLINE_POLICY_BYTES: &[u8] = INLINE_POLICY.as_bytes();
+
+// ---------------------------------------------------------------- (a) manifests round-trip
+
+/// Characters that stress TOML string escaping, mixed with anything at all.
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        3 => any::<char>(),
+        2 => prop::sample::select(vec![
+            '"', '\\', '\'', '\n', '\r', '\t', '\u{0}', '\u{1b}', '\u{7f}', '\u{85}', '\u{a0}',
+            '\u{2028}', '\u{feff}', '\u{fffd}', 'é', 'ß', 'İ', '日', '😀', '#', '=', '[', ']',
+            '{', '}', '.', '/', ' ', '$', '`',
+        ]),
+        3 => prop::char::range('a', 'z'),
+    ]
+}
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(tricky_char(), 0..=max).prop_map(String::from_iter)
+}
+
+fn not_blank(max: usize) -> impl Strategy<Value = String> {
+    text(max).prop_filter("name and version must not be blank", |s| {
+        !s.trim().is_empty()
+    })
+}
+
+fn digest() -> impl Strategy<Value = Sha256Digest> {
+    any::<[u8; 32]>().prop_map(Sha256Digest)
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop::sample::select(vec![
+        Role::Weights,
+        Role::Config,
+        Role::Tokenizer,
+        Role::Data,
+        Role::Code,
+        Role::Docs,
+        Role::Other,
+    ])
+}
+
+fn shard_size() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(1u64 << 20),
+        Just(256u64 << 20),
+        Just(64u64 << 30),
+        (1u64 << 20)..=(64u64 << 30),
+    ]
+}
+
+/// At most this many shards per file, so that cases stay small.
+const MAX_SHARDS: u64 = 40;
+
+/// A size in 0..2^40 whose shard count for `shard_size` is at most `MAX_SHARDS` + 1,
+/// with the boundaries of the shard rule well represented.
+fn size(shard_size: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        (0u64..(1 << 40)).prop_map(move |s| {
+            if shard_count(s, shard_size) > MAX_SHARDS {
+                s % (MAX_SHARDS * shard_size + 1)
+            } else {
+                s
+            }
+        }),
+        0u64..4096,
+        Just(shard_size),
+        Just(shard_size + 1),
+        (1..=MAX_SHARDS).prop_map(move |k| k * shard_size),
+        (1..=MAX_SHARDS).prop_map(move |k| k * shard_size + 1),
+    ]
+    .prop_map(|size| size % (1 << 40))
+}
+
+fn file_entry(shard_size: u64) -> impl Strategy<Value = FileEntry> {
+    (text(24), role(), size(shard_size), digest()).prop_flat_map(
+        move |(path, role, size, sha256)| {
+            let n = shard_count(size, shard_size) as usize;
+            prop::collection::vec(digest(), n).prop_map(move |shards| FileEntry {
+                path: path.clone(),
+                role,
+                size,
+                sha256,
+                shards,
+                line: 0,
+            })
+        },
+    )
+}
+
+fn dataset() -> impl Strategy<Value = Dataset> {
+    (
+        text(12),
+        prop::option::of(text(12)),
+        prop::option::of(text(20)),
+        prop::option::of(text(8)),
+        prop::collection::vec(text(12), 0..3),
+        prop::option::of(digest()),
+        prop::option::of(text(20)),
+    )
+        .prop_map(|(id, name, uri, license, files, sha256, manifest)| Dataset {
+            id,
+            name,
+            uri,
+            license,
+            files,
+            sha256,
+            manifest,
+            line: 0,
+        })
+}
+
+fn commit() -> impl Strategy<Value = Commit> {
+    "[0-9a-f]{40}".prop_map(|s| s.parse().expect("40 lowercase hex"))
+}
+
+fn training() -> impl Strategy<Value = Training> {
+    (
+        text(12),
+        prop::collection::vec(text(12), 0..3),
+        prop::collection::vec(text(12), 0..3),
+        prop::collection::vec(text(12), 0..3),
+        prop::option::of((text(20), commit()).prop_map(|(uri, commit)| CodeRef { uri, commit })),
+        prop::option::of(
+            (text(12), prop::option::of(digest()), prop::option::of(text(20))).prop_map(
+                |(name, sha256, manifest)| BaseModel {
+                    name,
+                    sha256,
+                    manifest,
+                },
+            ),
+        ),
+    )
+        .prop_map(
+            |(id, outputs, configs, datasets, code, base_model)| Training {
+                id,
+                outputs,
+                configs,
+                datasets,
+                code,
+                base_model,
+                line: 0,
+            },
+        )
+}
+
+/// Keeps the first entry of each id: ids are unique in a valid manifest.
+fn unique_by<T>(items: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(id(item).to_string()))
+        .collect()
+}
+
+fn manifest() -> impl Strategy<Value = Manifest> {
+    let head = (
+        prop::sample::select(vec![Kind::Model, Kind::Dataset]),
+        not_blank(24),
+        not_blank(12),
+        prop::option::of(text(12)),
+        prop::collection::vec(text(12), 0..4),
+    );
+    (head, shard_size()).prop_flat_map(|((kind, name, version, license, ignore), shard_size)| {
+        (
+            prop::collection::vec(file_entry(shard_size), 0..6),
+            prop::collection::vec(dataset(), 0..3),
+            prop::collection::vec(training(), 0..3),
+        )
+            .prop_map(move |(files, datasets, trainings)| Manifest {
+                manifest: 1,
+                kind,
+                name: name.clone(),
+                version: version.clone(),
+                license: license.clone(),
+                ignore: ignore.clone(),
+                hashing: Hashing {
+                    algorithm: Algorithm::Sha256,
+                    shard_size,
+                },
+                files,
+                datasets: unique_by(datasets, |d| &d.id),
+                trainings: unique_by(trainings, |t| &t.id),
+            })
+    })
+}
+
+/// The manifest as `to_toml` writes it (files sorted by path) and with the
+/// source lines, which only a parse can know, cleared.
+fn normalised(mut m: Manifest) -> Manifest {
+    m.files.sort_by(|a, b| a.path.cmp(&b.path));
+    m.files.iter_mut().for_each(|f| f.line = 0);
+    m.datasets.iter_mut().for_each(|d| d.line = 0);
+    m.trainings.iter_mut().for_each(|t| t.line = 0);
+    m
+}
+
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, modelseal::source::SourceError> {
+    Manifest::parse(Path::new(MANIFEST), bytes)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn built_manifests_round_trip_through_to_toml(m in manifest()) {
+        let text = m.to_toml();
+        let again = parse_manifest(text.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("{e}\n--- rendered ---\n{text}")))?;
+        prop_assert_eq!(normalised(again.clone()), normalised(m), "rendered:\n{}", text);
+        // A second round trip changes nothing at all, byte for byte.
+        prop_assert_eq!(again.to_toml(), text);
+    }
+
+    #[test]
+    fn parsed_manifests_round_trip_through_to_toml(m in manifest()) {
+        // Parse once to get real line numbers, then check parse(to_toml(parse(x))).
+        let first = parse_manifest(m.to_toml().as_bytes()).unwrap();
+        let second = parse_manifest(first.to_toml().as_bytes()).unwrap();
+        prop_assert_eq!(normalised(second), normalised(first));
+    }
+
+    #[test]
+    fn one_shard_digest_too_many_or_too_few_is_refused(
+        m in manifest().prop_filter("needs a file", |m| !m.files.is_empty()),
+        which in any::<prop::sample::Index>(),
+        add in any::<bool>(),
+        extra in digest(),
+    ) {
+        let mut m = m;
+        let i = which.index(m.files.len());
+        if add {
+            m.files[i].shards.push(extra);
+        } else if m.files[i].shards.pop().is_none() {
+            return Ok(()); // nothing to remove
+        }
+        prop_assert!(parse_manifest(m.to_toml().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn signature_files_round_trip_and_verify(
+        seeds in prop::collection::vec(any::<[u8; 32]>(), 0..4),
+        signer in prop::option::of(text(20)),
+        manifest in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let file = SignatureFile {
+            signatures: seeds
+                .iter()
+                .map(|s| SignatureEntry::sign(&manifest, &SigningKey::from_bytes(s), signer.clone()))
+                .collect(),
+        };
+        let text = file.to_toml();
+        let again = SignatureFile::parse(Path::new("provenance.sig"), text.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("{e}\n--- rendered ---\n{text}")))?;
+        prop_assert_eq!(&again, &file);
+        for (entry, seed) in again.signatures.iter().zip(&seeds) {
+            let key = entry.check(&manifest).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(key, SigningKey::from_bytes(seed).verifying_key());
+        }
+    }
+
+    #[test]
+    fn lfs_pointers_round_trip(oid in digest(), size in any::<u64>(), crlf in any::<bool>()) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let text = format!(
+            "version https://git-lfs.github.com/spec/v1{eol}oid sha256:{}{eol}size {size}{eol}",
+            oid.to_hex()
+        );
+        let pointer = lfs::parse(text.as_bytes()).expect("a well-formed pointer parses");
+        prop_assert_eq!(pointer.oid, oid);
+        prop_assert_eq!(pointer.size, size);
+    }
+
+    #[test]
+    fn model_card_lists_read_back(
+        ids in prop::collection::vec("[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}/[A-Za-z0-9_.-]{1,16}", 1..5),
+        flow in any::<bool>(),
+        license in "[a-z0-9][a-z0-9.-]{0,15}",
+    ) {
+        let datasets = if flow {
+            format!("datasets: [{}]\n", ids.join(", "))
+        } else {
+            format!("datasets:\n{}", ids.iter().map(|i| format!("- {i}\n")).collect::<String>())
+        };
+        let readme = format!("---\nlicense: {license}\n{datasets}base_model: \"{}\"\n---\n# Card\n", ids[0]);
+        let parsed = card::parse(&readme).expect("front matter is read");
+        prop_assert_eq!(parsed.license.as_deref(), Some(license.as_str()));
+        prop_assert_eq!(&parsed.datasets, &ids);
+        prop_assert_eq!(parsed.base_models, vec![ids[0].clone()]);
+    }
+}
+
+// ---------------------------------------------------------------- (b) no panics
+
+/// One edit of a byte string.
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip { at: usize, bit: u8 },
+    Set { at: usize, byte: u8 },
+    Insert { at: usize, bytes: Vec<u8> },
+    Delete { at: usize, len: usize },
+    Duplicate { at: usize, len: usize },
+    Truncate { at: usize },
+}
+
+/// Fragments that mean something to one of the parsers.
+const TOKENS: &[&str] = &[
+    "\"", "'", "\\", "\"\"\"", "[", "]", "[[", "]]", "{", "}", "=", ",", ".", "\n", "\r\n", "#",
+    "\u{0}", "\u{feff}", "é", "😀", "-1", "0", "18446744073709551615", "9223372036854775808",
+    "1e400", "nan", "inf", "true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00",
+    "[[file]]\n", "[[dataset]]\n", "[[training]]\n", "[[signature]]\n", "[[key]]\n",
+    "[hashing]\n", "shards = []\n", "manifest = 2\n", "-----BEGIN PUBLIC KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\n", "-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "-----END ",
+    "---\n", "...\n", "- ", ": ", "oid sha256:", "size ", "====", "/", "../",
+];
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let at = any::<usize>();
+    prop_oneof![
+        (at.clone(), 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
+        (at.clone(), any::<u8>()).prop_map(|(at, byte)| Edit::Set { at, byte }),
+        (at.clone(), prop::sample::select(TOKENS))
+            .prop_map(|(at, t)| Edit::Insert { at, bytes: t.as_bytes().to_vec() }),
+        (at.clone(), prop::collection::vec(any::<u8>(), 1..8))
+            .prop_map(|(at, bytes)| Edit::Insert { at, bytes }),
+        (at.clone(), 1usize..64).prop_map(|(at, len)| Edit::Delete { at, len }),
+        (at.clone(), 1usize..256).prop_map(|(at, len)| Edit::Duplicate { at, len }),
+        at.prop_map(|at| Edit::Truncate { at }),
+    ]
+}
+
+fn apply(base: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut b = base.to_vec();
+    for e in edits {
+        let pos = |at: usize, b: &Vec<u8>| if b.is_empty() { 0 } else { at % (b.len() + 1) };
+        match e {
+            Edit::Flip { at, bit } if !b.is_empty() => {
+                let i = at % b.len();
+                b[i] ^= 1 << bit;
+            }
+            Edit::Set { at, byte } if !b.is_empty() => {
+                let i = at % b.len();
+                b[i] = *byte;
+            }
+            Edit::Insert { at, bytes } => {
+                let i = pos(*at, &b);
+                b.splice(i..i, bytes.iter().copied());
+            }
+            Edit::Delete { at, len } => {
+                let i = pos(*at, &b);
+                let end = (i + len).min(b.len());
+                b.drain(i..end);
+            }
+            Edit::Duplicate { at, len } => {
+                let i = pos(*at, &b);
+                let end = (i + len).min(b.len());
+                let copy = b[i..end].to_vec();
+                b.splice(end..end, copy);
+            }
+            Edit::Truncate { at } => {
+                let i = pos(*at, &b);
+                b.truncate(i);
+            }
+            _ => {}
+        }
+    }
+    b
+}
+
+fn mutated(seeds: &'static [&'static [u8]]) -> impl Strategy<Value = Vec<u8>> {
+    (prop::sample::select(seeds), prop::collection::vec(edit(), 1..6))
+        .prop_map(|(seed, edits)| apply(seed, &edits))
+}
+
+/// Arbitrary bytes, arbitrary text, and mutations of the seeds.
+fn input(seeds: &'static [&'static [u8]]) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => any::<String>().prop_map(String::into_bytes),
+        4 => mutated(seeds),
+    ]
+}
+
+/// Every parser on one input: errors are fine, panics are not.
+fn manifest_never_panics(bytes: &[u8]) {
+    if let Ok(m) = parse_manifest(bytes) {
+        // Whatever parses renders to something that parses again.
+        let again = parse_manifest(m.to_toml().as_bytes()).expect("to_toml output parses");
+        assert_eq!(normalised(again), normalised(m));
+    }
+    let _ = Manifest::parse_for_update(Path::new(MANIFEST), bytes);
+}
+
+fn signature_file_never_panics(bytes: &[u8]) {
+    if let Ok(file) = SignatureFile::parse(Path::new("provenance.sig"), bytes) {
+        for entry in &file.signatures {
+            let _ = entry.check(bytes);
+            let _ = entry.check(DEMO_MANIFEST);
+            let _ = entry.label();
+        }
+    }
+}
+
+fn policy_never_panics(dir: &Path, bytes: &[u8]) {
+    let path = dir.join("trust.toml");
+    std::fs::write(&path, bytes).unwrap();
+    if let Ok(policy) = TrustPolicy::load(&path) {
+        assert!(policy.threshold >= 1 && policy.threshold <= policy.keys.len());
+    }
+}
+
+fn key_never_panics(dir: &Path, bytes: &[u8]) {
+    let _ = keys::parse_public_key_pem(&String::from_utf8_lossy(bytes));
+    let path = dir.join("key.pem");
+    std::fs::write(&path, bytes).unwrap();
+    let _ = keys::load_signing_key(&path, || Some(Zeroizing::new("pw".to_string())));
+    let _ = keys::load_public_key(&path);
+}
+
+fn card_never_panics(bytes: &[u8]) {
+    if let Some(c) = card::parse(&String::from_utf8_lossy(bytes)) {
+        for id in &c.datasets {
+            let _ = card::dataset_id(id);
+        }
+    }
+}
+
+fn policy_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("test-release.pub"), TEST_PUB).unwrap();
+    dir
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn manifest_parser_never_panics(
+        bytes in input(&[DEMO_MANIFEST, LINEAGE_MANIFEST, BASE_MANIFEST]),
+    ) {
+        manifest_never_panics(&bytes);
+    }
+
+    #[test]
+    fn signature_file_parser_never_panics(bytes in input(&[DEMO_SIG, LINEAGE_SIG])) {
+        signature_file_never_panics(&bytes);
+    }
+
+    #[test]
+    fn model_card_parser_never_panics(bytes in input(&[CARD, CARD_CRLF])) {
+        card_never_panics(&bytes);
+    }
+
+    #[test]
+    fn lfs_pointer_parser_never_panics(bytes in input(&[LFS_POINTER])) {
+        let _ = lfs::parse(&bytes);
+    }
+
+    #[test]
+    fn every_parser_survives_every_other_parsers_input(
+        bytes in input(&[DEMO_MANIFEST, DEMO_SIG, TRUST, TEST_PUB, CARD, LFS_POINTER]),
+    ) {
+        manifest_never_panics(&bytes);
+        signature_file_never_panics(&bytes);
+        card_never_panics(&bytes);
+        let _ = lfs::parse(&bytes);
+        let _ = keys::parse_public_key_pem(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+proptest! {
+    // These write a file per case.
+    #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+    #[test]
+    fn trust_policy_loader_never_panics(
+        bytes in input(&[TRUST, INLINE_POLICY_BYTES]),
+    ) {
+        let dir = policy_dir();
+        policy_never_panics(dir.path(), &bytes);
+    }
+
+    #[test]
+    fn plain_key_loaders_never_panic(bytes in input(&[TEST_PUB, TEST_KEY])) {
+        let dir = tempfile::tempdir().unwrap();
+        key_never_panics(dir.path(), &bytes);
+    }
+}
+
+proptest! {
+    // Encrypted keys run a KDF per case (scrypt N=1024, PBKDF2 2048 rounds):
+    // kept few so that the file stays fast in debug builds.
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn encrypted_key_loader_never_panics(bytes in mutated(&[SCRYPT_KEY, PBKDF2_KEY])) {
+        let dir = tempfile::tempdir().unwrap();
+        key_never_panics(dir.path(), &bytes);
+    }
+}
+
+// ---------------------------------------------------------------- seeds parse
+
+#[test]
+fn the_seeds_parse() {
+    for m in [DEMO_MANIFEST, LINEAGE_MANIFEST, BASE_MANIFEST] {
+        parse_manifest(m).unwrap();
+        manifest_never_panics(m);
+    }
+    for s in [DEMO_SIG, LINEAGE_SIG] {
+        let file = SignatureFile::parse(Path::new("provenance.sig"), s).unwrap();
+        assert!(!file.signatures.is_empty());
+    }
+    assert_eq!(
+        SignatureFile::parse(Path::new("provenance.sig"), DEMO_SIG).unwrap().signatures[0]
+            .check(DEMO_MANIFEST)
+            .map(|k| keys::keyid(&k))
+            .unwrap(),
+        "a4e4e1e3fc3d078c595983dfff1808948dbea7ca3387f283e913709eee8d7109"
+    );
+    let dir = policy_dir();
+    let path = dir.path().join("trust.toml");
+    for p in [TRUST, INLINE_POLICY_BYTES] {
+        std::fs::write(&path, p).unwrap();
+        TrustPolicy::load(&path).unwrap();
+    }
+    keys::parse_public_key_pem(std::str::from_utf8(TEST_PUB).unwrap()).unwrap();
+    let pw = || Some(Zeroizing::new("pw".to_string()));
+    for k in [TEST_KEY, SCRYPT_KEY, PBKDF2_KEY] {
+        let path = dir.path().join("k.key");
+        std::fs::write(&path, k).unwrap();
+        keys::load_signing_key(&path, pw).unwrap();
+    }
+    let c = card::parse(std::str::from_utf8(CARD).unwrap()).unwrap();
+    assert_eq!(c.datasets, ["roneneldan/TinyStories", "acme/tiny-instructions"]);
+    let c = card::parse(std::str::from_utf8(CARD_CRLF).unwrap()).unwrap();
+    assert_eq!(c.license.as_deref(), Some("mit"));
+    assert_eq!(lfs::parse(LFS_POINTER).unwrap().size, 12345);
+}
+
+// ---------------------------------------------------------------- fuzz regressions
