@@ -50,13 +50,15 @@ impl DigestCache {
     /// Where caches live: `$MODELSEAL_CACHE_DIR`, else `$XDG_CACHE_HOME/modelseal`,
     /// else `$HOME/.cache/modelseal`.
     pub fn default_dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("MODELSEAL_CACHE_DIR") {
+        // An empty variable counts as unset, as the XDG spec says.
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(dir) = var("MODELSEAL_CACHE_DIR") {
             return Some(PathBuf::from(dir));
         }
-        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        if let Some(dir) = var("XDG_CACHE_HOME") {
             return Some(PathBuf::from(dir).join("modelseal"));
         }
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/modelseal"))
+        var("HOME").map(|h| PathBuf::from(h).join(".cache/modelseal"))
     }
 
     /// The cache for `model_dir` under `cache_dir`; empty when there is none

@@ -10,7 +10,7 @@ use modelseal::digest::{Progress, default_jobs};
 use modelseal::keys;
 use modelseal::manifest::Commit;
 use modelseal::manifest::Kind;
-use modelseal::problem::Problem;
+use modelseal::problem::{Problem, ProblemKind};
 use modelseal::record::{BaseModelRecord, DatasetRecord, TrainingRecord};
 use modelseal::release::{self, InitOptions, ReleaseError};
 use modelseal::report;
@@ -344,12 +344,14 @@ impl From<ReleaseError> for Failure {
 }
 
 pub fn main() -> ExitCode {
-    let json = wants_json(std::env::args_os().skip(1));
+    let machine = machine_format(std::env::args_os().skip(1));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            if json && err.use_stderr() {
-                println!("{}", report::error_json(&err.render().to_string()));
+            if let Some(format) = machine
+                && err.use_stderr()
+            {
+                println!("{}", machine_error(format, &err.render().to_string()));
                 return ExitCode::from(2);
             }
             let _ = err.print();
@@ -372,8 +374,8 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(failure) => {
-            if json {
-                println!("{}", report::error_json(&failure.message));
+            if let Some(format) = machine {
+                println!("{}", machine_error(format, &failure.message));
             } else {
                 eprintln!("error: {}", failure.message);
                 for p in &failure.problems {
@@ -386,12 +388,27 @@ pub fn main() -> ExitCode {
 }
 
 /// Whether the raw arguments ask for JSON, so even a usage error is JSON.
-fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+fn machine_format(args: impl Iterator<Item = std::ffi::OsString>) -> Option<&'static str> {
     let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
-    args.iter().any(|a| a == "--format=json")
-        || args
-            .windows(2)
-            .any(|w| w[0] == "--format" && w[1] == "json")
+    let asked = |f: &str| {
+        args.iter().any(|a| *a == format!("--format={f}"))
+            || args.windows(2).any(|w| w[0] == "--format" && w[1] == f)
+    };
+    if asked("json") {
+        Some("json")
+    } else if asked("sarif") {
+        Some("sarif")
+    } else {
+        None
+    }
+}
+
+/// An error that stopped the command, in the machine format asked for.
+fn machine_error(format: &str, message: &str) -> String {
+    match format {
+        "sarif" => report::error_sarif(message),
+        _ => report::error_json(message),
+    }
 }
 
 fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
@@ -404,9 +421,11 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map_err(Failure::input)?;
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                // `modelseal man | head` closes the pipe early: not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(Failure::input)?,
+            }
             Ok(Outcome::Done)
         }
         Command::Check {
@@ -615,10 +634,19 @@ fn check(
     }
     let style = output.style;
     let mut failed = false;
+    let mut errors = 0;
     for dir in dirs {
         let bar = ProgressBar::new("checking", output.quiet);
-        let outcome = modelseal::check::check_dir(&dir, &options, &bar)
-            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        let outcome = match modelseal::check::check_dir(&dir, &options, &bar) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // Report it and go on: the other manifests still get checked.
+                bar.finish();
+                eprintln!("error: {}: {e}", dir.display());
+                errors += 1;
+                continue;
+            }
+        };
         bar.finish();
         let shown = dir.display();
         if outcome.problems.is_empty() {
@@ -638,22 +666,38 @@ fn check(
                 let kind = style.note(&format!("{:<20}", p.kind.as_str()));
                 println!("  {kind} {}: {}", p.path, p.message);
             }
-            let files_changed = outcome.problems.iter().any(|p| p.kind.level() == 0);
-            if files_changed {
-                println!(
-                    "  fix: the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
-                );
+            let has = |kind: ProblemKind| outcome.problems.iter().any(|p| p.kind == kind);
+            let lfs = outcome
+                .problems
+                .iter()
+                .any(|p| p.message.contains("Git LFS pointer"));
+            let fix = if lfs {
+                "fix: fetch the content with `git lfs pull` (do not update the manifest to the pointers)".to_string()
+            } else if outcome.problems.iter().any(|p| p.kind.level() == 0) {
+                format!(
+                    "fix: the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
+                )
+            } else if has(ProblemKind::BadSignature) {
+                format!(
+                    "fix: the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"
+                )
             } else {
-                println!(
-                    "  fix: the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"
-                );
-            }
+                format!(
+                    "fix: sign it with a key the policy trusts: `modelseal sign {shown} --key KEY.key`"
+                )
+            };
+            println!("  {fix}");
         }
         if !output.quiet {
             for warning in &outcome.warnings {
                 println!("{}: {shown}: {warning}", style.note("warning"));
             }
         }
+    }
+    if errors > 0 {
+        return Err(Failure::input(format!(
+            "{errors} manifest(s) could not be checked"
+        )));
     }
     Ok(if failed {
         Outcome::Failed

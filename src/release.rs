@@ -269,8 +269,31 @@ fn hash_directory(
     let mut listing = walk::list(dir)?;
     listing.apply_ignore(&matcher);
     let requests = sealable_files(listing, shard_size)?;
-    let results = digest::hash_files(dir, &requests, jobs, progress);
     let mut problems = Vec::new();
+    // Sealing a Git LFS pointer would sign the pointer, not the weights.
+    for request in requests
+        .iter()
+        .filter(|r| r.stamp.size <= crate::lfs::MAX_POINTER_BYTES)
+    {
+        let read_from = request
+            .source
+            .clone()
+            .unwrap_or_else(|| dir.join(&request.path));
+        if let Some(pointer) = crate::lfs::read(&read_from) {
+            problems.push(Problem::new(
+                ProblemKind::SizeMismatch,
+                &request.path,
+                format!(
+                    "is a Git LFS pointer (oid sha256:{}, {} bytes), not the content: run `git lfs pull` first",
+                    pointer.oid, pointer.size
+                ),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ReleaseError::NotSealable(problems));
+    }
+    let results = digest::hash_files(dir, &requests, jobs, progress);
     let mut out = Vec::with_capacity(requests.len());
     for (request, result) in requests.into_iter().zip(results) {
         match result {

@@ -27,6 +27,8 @@ struct JsonLevel {
 struct JsonFiles {
     checked: u64,
     bytes: u64,
+    /// Git LFS pointers accepted in place of content (`--lfs-pointers`).
+    lfs_pointers: u64,
 }
 
 /// The report as the contract's JSON object (one line).
@@ -41,6 +43,7 @@ pub fn to_json(report: &Report) -> String {
         files: JsonFiles {
             checked: report.files.checked,
             bytes: report.files.bytes,
+            lfs_pointers: report.files.lfs_pointers,
         },
         signatures: &report.signatures,
         problems: &report.problems,
@@ -133,6 +136,14 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         report.files.checked,
         human_bytes(report.files.bytes)
     );
+    if report.files.lfs_pointers > 0 {
+        let _ = writeln!(
+            out,
+            "  {}  {} Git LFS pointer(s) accepted in place of content: the pointers match the signed digests, the content is not here",
+            style.note("note:"),
+            report.files.lfs_pointers
+        );
+    }
     if report.required == 0 {
         let _ = writeln!(out, "  signatures: not checked at level 0");
     } else if report.signatures.is_empty() {
@@ -253,11 +264,23 @@ pub const ALL_KINDS: [ProblemKind; 17] = [
 /// directory (`MODELDIR`).
 pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
     use serde_json::json;
-    let base = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let mut base_uri = format!("file://{}", base.to_string_lossy().replace('\\', "/"));
-    if !base_uri.ends_with('/') {
-        base_uri.push('/');
-    }
+    // Code-scanning services resolve relative URIs against the checkout: a
+    // relative model directory gives paths from there; an absolute one, file URIs.
+    let location = |path: &str| -> serde_json::Value {
+        let dir_text = dir.to_string_lossy().replace('\\', "/");
+        if dir.is_absolute() {
+            let base = dir_text.trim_end_matches('/');
+            json!({"uri": format!("file://{}/{}", sarif_uri(base), sarif_uri(path))})
+        } else {
+            let base = dir_text.trim_start_matches("./").trim_end_matches('/');
+            let joined = if base.is_empty() || base == "." {
+                path.to_string()
+            } else {
+                format!("{base}/{path}")
+            };
+            json!({"uri": sarif_uri(&joined), "uriBaseId": "%SRCROOT%"})
+        }
+    };
     let rules: Vec<_> = ALL_KINDS
         .iter()
         .map(|k| {
@@ -280,9 +303,7 @@ pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
                 "level": "error",
                 "message": {"text": format!("{}: {}", p.path, p.message)},
                 "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": sarif_uri(&p.path), "uriBaseId": "MODELDIR"}
-                    }
+                    "physicalLocation": {"artifactLocation": location(&p.path)}
                 }],
             })
         })
@@ -300,7 +321,6 @@ pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
                 "informationUri": "https://github.com/modelseal/modelseal",
                 "rules": rules,
             }},
-            "originalUriBaseIds": {"MODELDIR": {"uri": base_uri}},
             "invocations": [{
                 "executionSuccessful": true,
                 "properties": {
@@ -316,7 +336,24 @@ pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
     sarif.to_string()
 }
 
-/// A relative path as a URI reference: each segment percent-encoded.
+/// A SARIF log for an error that stopped the run (exit 2).
+pub fn error_sarif(message: &str) -> String {
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "modelseal", "version": env!("CARGO_PKG_VERSION")}},
+            "invocations": [{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": [{"level": "error", "message": {"text": message}}],
+            }],
+            "results": [],
+        }],
+    })
+    .to_string()
+}
+
+/// A path as a URI reference: each byte outside the unreserved set percent-encoded.
 fn sarif_uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {

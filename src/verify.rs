@@ -191,7 +191,9 @@ pub fn verify(
             sig_problems.push(Problem::new(
                 ProblemKind::Rollback,
                 MANIFEST_FILE,
-                format!("{why}: a replayed older release is refused (see the trust policy's [[pin]])"),
+                format!(
+                    "{why}: a replayed older release is refused (see the trust policy's [[pin]])"
+                ),
             ));
         }
         outcomes = sig_outcomes;
@@ -268,8 +270,8 @@ pub fn lineage(
     };
     let mut report = verify(dir, &options, progress)?;
     if !with_policy {
-        let (manifest, _) =
-            Manifest::load(&dir.join(MANIFEST_FILE)).map_err(VerifyError::Manifest)?;
+        let (manifest, _) = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE))
+            .map_err(VerifyError::Manifest)?;
         let trace_problems = trace::check_lineage(&manifest);
         report.lineage.traced = Some(trace_problems.is_empty());
         report.problems.extend(trace_problems);

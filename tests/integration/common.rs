@@ -194,8 +194,18 @@ impl Scratch {
         write(&dir.join("model.safetensors"), &pattern(1000, 2));
         write(&dir.join("README.md"), b"# m\n");
         let (key, public) = self.key("release");
-        modelseal().args(["init", "--name", "acme/tiny", "--version", "1.0.0"]).arg(dir).assert().success();
-        modelseal().arg("sign").arg(dir).arg("--key").arg(&key).assert().success();
+        modelseal()
+            .args(["init", "--name", "acme/tiny", "--version", "1.0.0"])
+            .arg(dir)
+            .assert()
+            .success();
+        modelseal()
+            .arg("sign")
+            .arg(dir)
+            .arg("--key")
+            .arg(&key)
+            .assert()
+            .success();
         (dir.to_path_buf(), public)
     }
 }

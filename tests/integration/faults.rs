@@ -3,8 +3,8 @@
 //! byte for byte, and the command must say what happened.
 
 use crate::common::*;
-use std::path::Path;
 use predicates::prelude::*;
+use std::path::Path;
 use std::time::Duration;
 
 fn big_model(s: &Scratch) -> std::path::PathBuf {
@@ -42,7 +42,13 @@ fn sign_update_and_init_killed_at_any_point_leave_whole_files() {
     let dir = big_model(&s);
     let (key, public) = s.key("release");
     modelseal().arg("init").arg(&dir).assert().success();
-    modelseal().arg("sign").arg(&dir).arg("--key").arg(&key).assert().success();
+    modelseal()
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     let sig_before = std::fs::read(dir.join("provenance.sig")).unwrap();
     let (second_key, _) = s.key("second");
@@ -51,25 +57,40 @@ fn sign_update_and_init_killed_at_any_point_leave_whole_files() {
         let delay = Duration::from_millis(step * 15);
         // sign: provenance.sig is the old file or a whole new one that verifies.
         kill_after(
-            &["sign".as_ref(), dir.as_os_str(), "--key".as_ref(), second_key.as_os_str()],
+            &[
+                "sign".as_ref(),
+                dir.as_os_str(),
+                "--key".as_ref(),
+                second_key.as_os_str(),
+            ],
             delay,
         );
         let sig_now = std::fs::read(dir.join("provenance.sig")).unwrap();
         if sig_now != sig_before {
             let (report, code) = verify_json(&dir, &["--key", public.to_str().unwrap()]);
-            assert_eq!(code, 0, "a half-written signature file after kill at {delay:?}: {report}");
+            assert_eq!(
+                code, 0,
+                "a half-written signature file after kill at {delay:?}: {report}"
+            );
             std::fs::write(dir.join("provenance.sig"), &sig_before).unwrap();
         }
         // update (after a change) and init --force: the manifest is old or whole.
-        write(&dir.join("config.json"), format!("{{\"step\": {step}}}\n").as_bytes());
+        write(
+            &dir.join("config.json"),
+            format!("{{\"step\": {step}}}\n").as_bytes(),
+        );
         kill_after(&["update".as_ref(), dir.as_os_str()], delay);
         let text = std::fs::read(dir.join("provenance.toml")).unwrap();
         assert!(
             text == manifest_before
-                || modelseal::manifest::Manifest::parse(Path::new("provenance.toml"), &text).is_ok(),
+                || modelseal::manifest::Manifest::parse(Path::new("provenance.toml"), &text)
+                    .is_ok(),
             "a half-written manifest after update killed at {delay:?}"
         );
-        kill_after(&["init".as_ref(), dir.as_os_str(), "--force".as_ref()], delay);
+        kill_after(
+            &["init".as_ref(), dir.as_os_str(), "--force".as_ref()],
+            delay,
+        );
         let text = std::fs::read(dir.join("provenance.toml")).unwrap();
         assert!(
             modelseal::manifest::Manifest::parse(Path::new("provenance.toml"), &text).is_ok(),
@@ -101,14 +122,19 @@ impl SmallDisk {
             .arg(&mount)
             .status()
             .expect("mount runs");
-        assert!(status.success(), "mounting a small tmpfs needs root (CI runs as root)");
+        assert!(
+            status.success(),
+            "mounting a small tmpfs needs root (CI runs as root)"
+        );
         SmallDisk { mount }
     }
 }
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.mount).status();
+        let _ = std::process::Command::new("umount")
+            .arg(&self.mount)
+            .status();
     }
 }
 
@@ -121,7 +147,13 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
     write(&dir.join("weights.bin"), &pattern(64 << 10, 1));
     let (key, public) = s.key("release");
     modelseal().arg("init").arg(&dir).assert().success();
-    modelseal().arg("sign").arg(&dir).arg("--key").arg(&key).assert().success();
+    modelseal()
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     let sig_before = std::fs::read(dir.join("provenance.sig")).unwrap();
     // Fill the disk to the last byte.
@@ -140,7 +172,9 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
         .arg(&second)
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("cannot write").and(predicates::str::contains("unchanged")));
+        .stderr(
+            predicates::str::contains("cannot write").and(predicates::str::contains("unchanged")),
+        );
     write_fails_then(&dir, "x.txt");
     modelseal()
         .arg("update")
@@ -148,12 +182,28 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("cannot write"));
-    assert_eq!(std::fs::read(dir.join("provenance.toml")).unwrap(), manifest_before);
-    assert_eq!(std::fs::read(dir.join("provenance.sig")).unwrap(), sig_before);
-    assert!(leftovers(&dir).is_empty(), "temporary files left: {:?}", leftovers(&dir));
+    assert_eq!(
+        std::fs::read(dir.join("provenance.toml")).unwrap(),
+        manifest_before
+    );
+    assert_eq!(
+        std::fs::read(dir.join("provenance.sig")).unwrap(),
+        sig_before
+    );
+    assert!(
+        leftovers(&dir).is_empty(),
+        "temporary files left: {:?}",
+        leftovers(&dir)
+    );
     std::fs::remove_file(&filler).unwrap();
     let _ = std::fs::remove_file(dir.join("x.txt"));
-    modelseal().arg("verify").arg(&dir).arg("--key").arg(&public).assert().success();
+    modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .assert()
+        .success();
 }
 
 /// Adds a tiny file even on a full disk (an empty file needs no data block).
@@ -171,7 +221,12 @@ fn a_read_only_directory_is_an_error_and_changes_nothing() {
     modelseal().arg("init").arg(&dir).assert().success();
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     // Root writes anywhere, so run as nobody against a directory nobody cannot write.
-    for p in [s.temp.path(), dir.as_path(), dir.join("extra").as_path(), s.path("keys").as_path()] {
+    for p in [
+        s.temp.path(),
+        dir.as_path(),
+        dir.join("extra").as_path(),
+        s.path("keys").as_path(),
+    ] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     for entry in walkdir::WalkDir::new(&dir).into_iter().flatten() {
@@ -194,11 +249,28 @@ fn a_read_only_directory_is_an_error_and_changes_nothing() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
         std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"))
     };
-    let out = cmd.arg("sign").arg(&dir).arg("--key").arg(&key).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot write") && err.contains("Permission denied"), "{err}");
-    assert_eq!(std::fs::read(dir.join("provenance.toml")).unwrap(), manifest_before);
+    assert!(
+        err.contains("cannot write") && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("provenance.toml")).unwrap(),
+        manifest_before
+    );
     assert!(!dir.join("provenance.sig").exists());
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }

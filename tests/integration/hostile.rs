@@ -67,7 +67,10 @@ fn a_socket_and_a_device_node_are_special_files() {
     assert_eq!(code, 1);
     assert_eq!(
         problems(&report),
-        vec![("special_file".into(), "agent.sock".into()), ("special_file".into(), "null".into())]
+        vec![
+            ("special_file".into(), "agent.sock".into()),
+            ("special_file".into(), "null".into())
+        ]
     );
 }
 
@@ -87,7 +90,11 @@ fn a_file_growing_or_shrinking_during_verify_never_passes() {
                 let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
                 let mut len = f.metadata().unwrap().len();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    len = if grow { len + 4096 } else { len.saturating_sub(4096) };
+                    len = if grow {
+                        len + 4096
+                    } else {
+                        len.saturating_sub(4096)
+                    };
                     f.set_len(len).unwrap();
                 }
             })
@@ -97,7 +104,10 @@ fn a_file_growing_or_shrinking_during_verify_never_passes() {
         writer.join().unwrap();
         assert_eq!(code, 1, "{report}");
         let (kind, _) = &problems(&report)[0];
-        assert!(kind == "size_mismatch" || kind == "changed_during_read", "{report}");
+        assert!(
+            kind == "size_mismatch" || kind == "changed_during_read",
+            "{report}"
+        );
     }
 }
 
@@ -129,13 +139,22 @@ fn a_name_that_is_not_utf8_is_an_unsafe_path() {
     use std::os::unix::ffi::OsStrExt;
     let s = Scratch::new();
     let dir = sealed(&s);
-    std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")), b"x").unwrap();
+    std::fs::write(
+        dir.join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")),
+        b"x",
+    )
+    .unwrap();
     let (report, code) = level0(&dir);
     assert_eq!(code, 1);
     assert_eq!(problems(&report)[0].0, "unsafe_path");
     assert_eq!(problems(&report).len(), 1);
     // init refuses to seal it.
-    modelseal().arg("init").arg(&dir).arg("--force").assert().code(2);
+    modelseal()
+        .arg("init")
+        .arg(&dir)
+        .arg("--force")
+        .assert()
+        .code(2);
 }
 
 #[cfg(target_os = "linux")]
@@ -148,7 +167,10 @@ fn names_differing_only_by_unicode_normalisation_collide() {
     write(&dir.join("cafe\u{301}.txt"), b"nfd");
     let (report, code) = level0(&dir);
     assert_eq!(code, 1);
-    assert!(problems(&report).contains(&("duplicate_path".into(), "cafe\u{301}.txt".into())), "{report}");
+    assert!(
+        problems(&report).contains(&("duplicate_path".into(), "cafe\u{301}.txt".into())),
+        "{report}"
+    );
 }
 
 #[test]
@@ -190,7 +212,10 @@ fn a_hundred_thousand_files_are_sealed_and_checked() {
     assert_eq!(code, 1);
     assert_eq!(
         problems(&report),
-        vec![("missing_file".into(), "d07/0999".into()), ("hash_mismatch".into(), "d42/0042".into())]
+        vec![
+            ("missing_file".into(), "d07/0999".into()),
+            ("hash_mismatch".into(), "d42/0042".into())
+        ]
     );
 }
 
@@ -211,7 +236,9 @@ fn unsafe_manifest_paths_are_named_and_never_opened() {
     for bad in cases {
         let s = Scratch::new();
         let dir = sealed(&s);
-        edit_manifest(&dir, |t| t.replace("path = \"extra/notes.txt\"", &format!("path = \"{bad}\"")));
+        edit_manifest(&dir, |t| {
+            t.replace("path = \"extra/notes.txt\"", &format!("path = \"{bad}\""))
+        });
         std::fs::remove_file(dir.join("extra/notes.txt")).unwrap();
         let (report, code) = level0(&dir);
         assert_eq!(code, 1, "{bad}: {report}");
@@ -232,26 +259,45 @@ fn dot_slash_beside_the_plain_path_is_not_a_second_file() {
     });
     let (report, code) = level0(&dir);
     assert_eq!(code, 1);
-    assert_eq!(problems(&report), vec![("unsafe_path".into(), "./config.json".into())]);
+    assert_eq!(
+        problems(&report),
+        vec![("unsafe_path".into(), "./config.json".into())]
+    );
 }
 
 #[test]
 fn wrong_types_huge_numbers_and_bad_hex_are_located_errors() {
     let cases: [(&str, &str, &str); 5] = [
         ("size = 40000", "size = \"big\"", "invalid type"),
-        ("size = 40000", "size = 99999999999999999999", "provenance.toml:"),
+        (
+            "size = 40000",
+            "size = 99999999999999999999",
+            "provenance.toml:",
+        ),
         ("size = 40000", "size = -5", "provenance.toml:"),
-        ("role = \"weights\"", "role = \"malware\"", "unknown variant"),
+        (
+            "role = \"weights\"",
+            "role = \"malware\"",
+            "unknown variant",
+        ),
         ("kind = \"model\"", "kind = 7", "provenance.toml:4:"),
     ];
     for (from, to, said) in cases {
         let s = Scratch::new();
         let dir = sealed(&s);
         edit_manifest(&dir, |t| t.replacen(from, to, 1));
-        let out = modelseal().arg("verify").arg(&dir).args(["--level", "0"]).output().unwrap();
+        let out = modelseal()
+            .arg("verify")
+            .arg(&dir)
+            .args(["--level", "0"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{to}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(said) && err.contains("provenance.toml:"), "{to}: {err}");
+        assert!(
+            err.contains(said) && err.contains("provenance.toml:"),
+            "{to}: {err}"
+        );
     }
     let s = Scratch::new();
     let dir = sealed(&s);
@@ -259,7 +305,12 @@ fn wrong_types_huge_numbers_and_bad_hex_are_located_errors() {
         let at = t.find("sha256 = \"").unwrap() + 10;
         format!("{}zz{}", &t[..at], &t[at + 2..])
     });
-    let out = modelseal().arg("verify").arg(&dir).args(["--level", "0"]).output().unwrap();
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("64 lowercase hex"));
 }
@@ -272,9 +323,19 @@ fn a_size_beyond_any_disk_is_a_size_mismatch_not_a_crash() {
         t.replacen("size = 40000", "size = 9223372036854775807", 1)
             .replacen("shard_size = 268435456", "shard_size = 68719476736", 1)
     });
-    let out = modelseal().arg("verify").arg(&dir).args(["--level", "0"]).output().unwrap();
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0"])
+        .output()
+        .unwrap();
     // 2^63-1 bytes needs 134 million shard digests: the manifest is refused, located.
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("shard digests"));
 }
 
@@ -286,7 +347,13 @@ fn oversized_manifest_and_signature_files_are_refused() {
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text.push_str(&format!("# {}\n", "x".repeat(17 << 20)));
     std::fs::write(&manifest, text).unwrap();
-    let out = modelseal().arg("verify").arg(&dir).arg("--key").arg(&public).output().unwrap();
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than"));
 
@@ -295,8 +362,19 @@ fn oversized_manifest_and_signature_files_are_refused() {
     let one = std::fs::read_to_string(&sig).unwrap();
     let entry = &one[one.find("[[signature]]").unwrap()..];
     std::fs::write(&sig, entry.repeat(101)).unwrap();
-    let out = modelseal().arg("verify").arg(&dir).arg("--key").arg(&public).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("more than the 100"), "{err}");
 }
@@ -335,7 +413,10 @@ fn malformed_base64_wrong_lengths_and_foreign_keyids_are_bad_signatures() {
         set_entry_field(&dir, field, &value);
         let (report, code) = verify_json(&dir, &["--key", public.to_str().unwrap()]);
         assert_eq!(code, 1, "{field}={value}");
-        assert_eq!(report["signatures"][0]["status"], "invalid", "{field}={value}");
+        assert_eq!(
+            report["signatures"][0]["status"], "invalid",
+            "{field}={value}"
+        );
         assert!(problems(&report).contains(&("bad_signature".into(), "provenance.sig".into())));
     }
 }
@@ -346,10 +427,11 @@ fn a_non_canonical_signature_scalar_is_rejected() {
     let (dir, public) = s.signed_model();
     // S + L, where L is the group order: verifies under lax rules, not strict ones.
     let mut sig = signature_bytes(&dir);
-    let l: [u8; 32] = hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let l: [u8; 32] =
+        hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+            .unwrap()
+            .try_into()
+            .unwrap();
     let mut carry = 0u16;
     for i in 0..32 {
         let sum = u16::from(sig[32 + i]) + u16::from(l[i]) + carry;
@@ -385,7 +467,10 @@ fn a_small_order_key_with_a_forged_signature_is_rejected_even_if_trusted() {
     // A policy that (foolishly) trusts that key.
     let mut der = hex::decode("302a300506032b6570032100").unwrap();
     der.extend_from_slice(&weak);
-    let pem = format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", BASE64.encode(&der));
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        BASE64.encode(&der)
+    );
     let weak_pub = s.path("weak.pub");
     std::fs::write(&weak_pub, pem).unwrap();
     let (report, code) = verify_json(&dir, &["--key", weak_pub.to_str().unwrap()]);
@@ -414,8 +499,16 @@ fn one_key_signing_twice_counts_once() {
     );
     let (report, code) = verify_json(&dir, &["--trust", trust.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert_eq!(problems(&report), vec![("threshold_not_met".into(), "provenance.sig".into())]);
-    assert!(report["problems"][0]["message"].as_str().unwrap().contains("counted once"));
+    assert_eq!(
+        problems(&report),
+        vec![("threshold_not_met".into(), "provenance.sig".into())]
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("counted once")
+    );
 }
 
 // ---- rollback and freeze --------------------------------------------------
@@ -440,7 +533,10 @@ fn a_replayed_older_release_is_a_rollback() {
     let trust = pinned_policy(&s, &public, "min_version = \"1.1.0\"");
     let (report, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 1);
-    assert_eq!(problems(&report), vec![("rollback".into(), "provenance.toml".into())]);
+    assert_eq!(
+        problems(&report),
+        vec![("rollback".into(), "provenance.toml".into())]
+    );
     assert_eq!(report["level"]["reached"], 0);
     let trust = pinned_policy(&s, &public, "min_version = \"0.9.10\"");
     let (_, code) = verify_json(&dir, &["--trust", &trust]);
@@ -454,8 +550,16 @@ fn a_release_created_before_the_freeze_date_is_refused() {
     let trust = pinned_policy(&s, &public, "not_before = 2999-01-01T00:00:00Z");
     let (report, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 1);
-    assert_eq!(problems(&report), vec![("rollback".into(), "provenance.toml".into())]);
-    assert!(report["problems"][0]["message"].as_str().unwrap().contains("before 2999"));
+    assert_eq!(
+        problems(&report),
+        vec![("rollback".into(), "provenance.toml".into())]
+    );
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("before 2999")
+    );
     let trust = pinned_policy(&s, &public, "not_before = 2020-01-01T00:00:00Z");
     let (_, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 0);
@@ -466,8 +570,17 @@ fn a_release_created_before_the_freeze_date_is_refused() {
         format!("{}{}", &t[..start], &t[end..])
     });
     let (key, _) = s.key("release");
-    modelseal().arg("sign").arg(&dir).arg("--key").arg(&key).assert().success();
+    modelseal()
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
     let (report, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 1, "{report}");
-    assert_eq!(problems(&report), vec![("rollback".into(), "provenance.toml".into())]);
+    assert_eq!(
+        problems(&report),
+        vec![("rollback".into(), "provenance.toml".into())]
+    );
 }

@@ -166,6 +166,27 @@ fn a_git_lfs_pointer_is_named_and_can_stand_for_its_content() {
     );
     let (report, code) = verify_json(&dir, &["--level", "0", "--lfs-pointers"]);
     assert_eq!(code, 0, "{report}");
+    assert_eq!(report["files"]["lfs_pointers"], 1);
+    modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--level", "0", "--lfs-pointers"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Git LFS pointer(s) accepted"));
+    // Sealing the pointer would sign the pointer: update refuses, and check says why.
+    modelseal()
+        .arg("update")
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("git lfs pull"));
+    check_in(&dir, &s.path("cache"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "fix: fetch the content with `git lfs pull`",
+        ));
     // A pointer to other content is a hash mismatch, with or without the flag.
     std::fs::write(&weights, pointer.replace(&oid.to_hex(), &"0".repeat(64))).unwrap();
     let (report, code) = verify_json(&dir, &["--level", "0", "--lfs-pointers"]);
@@ -331,6 +352,32 @@ fn sarif_output_validates_against_the_sarif_schema() {
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["ruleId"], "size_mismatch");
+    let uri = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        uri.starts_with("file://") && uri.ends_with("/model/config.json"),
+        "{uri}"
+    );
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next(),
+        Some("smuggled%20file.bin")
+    );
+    // An error that stops the run is SARIF too.
+    let out = modelseal()
+        .args(["verify", "/nonexistent", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        error["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
     let validate = r#"
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
