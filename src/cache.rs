@@ -114,9 +114,18 @@ impl DigestCache {
         })
     }
 
-    /// Remembers what was just hashed.
+    /// Remembers what was just hashed. A file changed within the last two
+    /// seconds is not remembered: on file systems with coarse timestamps, a
+    /// second write in the same tick would leave its stamp unchanged (git's
+    /// "racy" entries).
     pub fn record(&mut self, request: &HashRequest, digests: &FileDigests) {
         let s = &request.stamp;
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        if now_ns - s.mtime_ns.max(s.ctime_ns) < 2_000_000_000 {
+            return;
+        }
         self.file.entries.insert(
             request.path.clone(),
             Cached {
