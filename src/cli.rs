@@ -476,7 +476,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                 m.files.len(),
                 report::human_bytes(outcome.bytes)
             );
-            if let Some(card) = &outcome.card {
+            if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
                 println!(
                     "from the model card: license {}, {} dataset(s), base model {}",
                     card.license.as_deref().unwrap_or("(none)"),

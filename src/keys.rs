@@ -168,6 +168,7 @@ pub fn load_signing_key(
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| malformed("not a PEM text file"))?;
     let key = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        check_kdf_cost(text.trim()).map_err(|what| malformed(&what))?;
         let pass = passphrase().ok_or_else(|| KeyError::NoPassphrase(path.to_path_buf()))?;
         SigningKey::from_pkcs8_encrypted_pem(text.trim(), pass.as_bytes())
             .map_err(|_| KeyError::WrongPassphrase(path.to_path_buf()))?
@@ -185,6 +186,63 @@ pub fn load_signing_key(
         ));
     };
     Ok(LoadedSigningKey { key, warnings })
+}
+
+/// Largest key-derivation costs accepted for an encrypted key. The key file
+/// names its own KDF parameters, so a hostile file could ask scrypt for 2^40
+/// blocks (terabytes of memory) or PBKDF2 for billions of rounds. These caps
+/// are far above what `openssl genpkey -aes256` (PBKDF2, 2,048 rounds) or
+/// keygen (scrypt, N = 2^15) write.
+const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
+const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
+
+/// Refuses an encrypted key whose KDF would cost too much to even try.
+fn check_kdf_cost(pem: &str) -> Result<(), String> {
+    use pkcs8::der::Decode;
+    use pkcs8::pkcs5::{EncryptionScheme, pbes2::Kdf};
+    let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes())
+        .map_err(|e| format!("not a PEM encrypted private key ({e})"))?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der)
+        .map_err(|e| format!("not a PKCS#8 encrypted private key ({e})"))?;
+    let EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
+        return Err(
+            "uses legacy PBES1 encryption; re-encrypt it (openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+                .into(),
+        );
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ROUNDS => Err(format!(
+            "asks for {} PBKDF2 rounds, more than the {MAX_PBKDF2_ROUNDS} accepted",
+            p.iteration_count
+        )),
+        // pkcs5 0.8 panics on N = 0 (an underflow taking log2): refuse any N
+        // scrypt cannot use before it gets there.
+        Kdf::Scrypt(p)
+            if p.cost_parameter < 2
+                || !p.cost_parameter.is_power_of_two()
+                || p.block_size == 0
+                || p.parallelization == 0 =>
+        {
+            Err(format!(
+                "asks scrypt for invalid parameters N = {}, r = {}, p = {}",
+                p.cost_parameter, p.block_size, p.parallelization
+            ))
+        }
+        Kdf::Scrypt(p) => {
+            let memory = 128u64
+                .saturating_mul(u64::from(p.block_size))
+                .saturating_mul(p.cost_parameter);
+            if memory > MAX_SCRYPT_MEMORY || p.parallelization > 16 {
+                Err(format!(
+                    "asks scrypt for N = {}, r = {}, p = {} (over 1 GiB or p > 16), more than accepted",
+                    p.cost_parameter, p.block_size, p.parallelization
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).

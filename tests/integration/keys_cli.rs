@@ -134,3 +134,27 @@ fn public_key_given_to_sign_is_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains("public key"));
 }
+
+#[test]
+fn encrypted_keys_asking_for_absurd_or_invalid_kdf_costs_are_refused_before_deriving() {
+    // Found by fuzzing (fuzz/regressions/pem_key): scrypt N = 2^40 would need
+    // terabytes; N = 0 made pkcs5 panic.
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    for (file, said) in [
+        ("scrypt-cost-2pow40.key", "more than accepted"),
+        ("scrypt-cost-zero.key", "invalid parameters"),
+    ] {
+        let key = repo().join("fuzz/regressions/pem_key").join(file);
+        modelseal()
+            .env("MODELSEAL_PASSPHRASE", "pw")
+            .arg("sign")
+            .arg(&dir)
+            .arg("--key")
+            .arg(&key)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(said).and(predicate::str::contains("panicked").not()));
+    }
+}
