@@ -91,8 +91,13 @@ pub fn parse(readme: &str) -> Option<ModelCard> {
 
 fn strip_comment(value: &str) -> &str {
     // A `#` starts a comment only after whitespace, outside quotes (good enough for ids).
-    if value.trim_start().starts_with(['"', '\'']) {
-        return value;
+    let trimmed = value.trim_start();
+    if let Some(quote) = trimmed.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        // Keep the quoted scalar, drop whatever follows its closing quote.
+        return match trimmed[1..].find(quote) {
+            Some(end) => &trimmed[..end + 2],
+            None => trimmed,
+        };
     }
     match value.find(" #") {
         Some(i) => &value[..i],
@@ -148,6 +153,8 @@ mod tests {
             vec!["roneneldan/TinyStories", "HuggingFaceFW/fineweb"]
         );
         assert_eq!(card.base_models, vec!["acme/base"]);
+        let card = parse("---\nlicense: 'mit' # spdx\n---\n").unwrap();
+        assert_eq!(card.license.as_deref(), Some("mit"));
     }
 
     #[test]

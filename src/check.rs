@@ -145,6 +145,9 @@ pub fn check_dir(
                 options.now,
             );
             problems.extend(sig_problems);
+            for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
+                problems.push(Problem::new(ProblemKind::Rollback, MANIFEST_FILE, why));
+            }
         }
         None => {
             for (i, entry) in signatures.signatures.iter().enumerate() {

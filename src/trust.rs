@@ -245,9 +245,25 @@ impl TrustPolicy {
     }
 }
 
-/// Orders versions the way people read them: runs of digits compare as
-/// numbers, other runs as text (`1.10.0` > `1.9.2`, `2.0.0-rc1` < `2.0.0-rc2`).
+/// Orders versions the way people read them: an optional leading `v` is
+/// dropped; runs of digits compare as numbers, other runs as text
+/// (`1.10.0` > `1.9.2`); a pre-release (`2.0.0-rc1`) ranks below its release.
+/// A version that does not start with a digit cannot be ordered, so it ranks
+/// below everything: a pin refuses what it cannot prove new enough.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn split(v: &str) -> Option<(&str, Option<&str>)> {
+        let v = v.strip_prefix(['v', 'V']).unwrap_or(v);
+        if !v.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        // Build metadata (`+…`) does not order releases.
+        let v = v.split('+').next().unwrap_or(v);
+        Some(match v.split_once('-') {
+            Some((core, pre)) => (core, Some(pre)),
+            None => (v, None),
+        })
+    }
     fn runs(s: &str) -> Vec<(bool, &str)> {
         let mut out = Vec::new();
         let mut start = 0;
@@ -260,20 +276,35 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
         }
         out
     }
-    let (ra, rb) = (runs(a), runs(b));
-    for (x, y) in ra.iter().zip(&rb) {
-        let ord = match (x, y) {
-            ((true, x), (true, y)) => {
-                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+    fn compare_runs(a: &str, b: &str) -> Ordering {
+        let (ra, rb) = (runs(a), runs(b));
+        for (x, y) in ra.iter().zip(&rb) {
+            let ord = match (x, y) {
+                ((true, x), (true, y)) => {
+                    let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                    x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+                }
+                ((_, x), (_, y)) => x.cmp(y),
+            };
+            if ord != Ordering::Equal {
+                return ord;
             }
-            ((_, x), (_, y)) => x.cmp(y),
-        };
-        if ord != std::cmp::Ordering::Equal {
-            return ord;
+        }
+        ra.len().cmp(&rb.len())
+    }
+    match (split(a), split(b)) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some((core_a, pre_a)), Some((core_b, pre_b))) => {
+            compare_runs(core_a, core_b).then_with(|| match (pre_a, pre_b) {
+                (None, None) => Ordering::Equal,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(x), Some(y)) => compare_runs(x, y),
+            })
         }
     }
-    ra.len().cmp(&rb.len())
 }
 
 #[cfg(test)]
@@ -289,6 +320,12 @@ mod tests {
         assert_eq!(compare_versions("1.0", "1.0.1"), Less);
         assert_eq!(compare_versions("007", "7"), Equal);
         assert_eq!(compare_versions("", "1"), Less);
+        assert_eq!(compare_versions("v1.0.0", "2.0.0"), Less);
+        assert_eq!(compare_versions("v2.1", "2.0.0"), Greater);
+        assert_eq!(compare_versions("release-1", "2.0.0"), Less);
+        assert_eq!(compare_versions("2.0.0-rc1", "2.0.0"), Less);
+        assert_eq!(compare_versions("2.0.0", "2.0.0-rc9"), Greater);
+        assert_eq!(compare_versions("2.0.0+build5", "2.0.0"), Equal);
     }
 
     use super::*;

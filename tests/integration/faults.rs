@@ -175,7 +175,7 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
         .stderr(
             predicates::str::contains("cannot write").and(predicates::str::contains("unchanged")),
         );
-    write_fails_then(&dir, "x.txt");
+    create_empty_file(&dir, "x.txt");
     modelseal()
         .arg("update")
         .arg(&dir)
@@ -207,7 +207,7 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
 }
 
 /// Adds a tiny file even on a full disk (an empty file needs no data block).
-fn write_fails_then(dir: &Path, name: &str) {
+fn create_empty_file(dir: &Path, name: &str) {
     std::fs::File::create(dir.join(name)).unwrap();
 }
 

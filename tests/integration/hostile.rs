@@ -316,7 +316,7 @@ fn wrong_types_huge_numbers_and_bad_hex_are_located_errors() {
 }
 
 #[test]
-fn a_size_beyond_any_disk_is_a_size_mismatch_not_a_crash() {
+fn a_size_needing_millions_of_shard_digests_is_refused_not_a_crash() {
     let s = Scratch::new();
     let dir = sealed(&s);
     edit_manifest(&dir, |t| {
@@ -541,6 +541,90 @@ fn a_replayed_older_release_is_a_rollback() {
     let trust = pinned_policy(&s, &public, "min_version = \"0.9.10\"");
     let (_, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 0);
+}
+
+#[test]
+fn a_version_written_to_dodge_the_pin_is_still_a_rollback() {
+    for version in ["v0.9.0", "release-1", "1.1.0-rc1"] {
+        let s = Scratch::new();
+        let dir = s.model();
+        let (key, public) = s.key("release");
+        modelseal()
+            .args(["init", "--name", "acme/tiny", "--version", version])
+            .arg(&dir)
+            .assert()
+            .success();
+        modelseal()
+            .arg("sign")
+            .arg(&dir)
+            .arg("--key")
+            .arg(&key)
+            .assert()
+            .success();
+        let trust = pinned_policy(&s, &public, "min_version = \"1.1.0\"");
+        let (report, code) = verify_json(&dir, &["--trust", &trust]);
+        assert_eq!(code, 1, "{version}: {report}");
+        assert_eq!(
+            problems(&report),
+            vec![("rollback".into(), "provenance.toml".into())],
+            "{version}"
+        );
+        // check with the same policy refuses it too.
+        modelseal()
+            .current_dir(&dir)
+            .env("MODELSEAL_CACHE_DIR", s.path("cache"))
+            .args(["check", "--trust", &trust])
+            .assert()
+            .code(1)
+            .stdout(predicates::str::contains("rollback"));
+    }
+}
+
+#[test]
+fn unknown_keys_in_a_pin_are_located_errors() {
+    let s = Scratch::new();
+    let (dir, public) = s.signed_model();
+    let trust = pinned_policy(&s, &public, "min_version = \"1.0.0\"\nmax_version = \"9\"");
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--trust", &trust])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pinned.toml:") && err.contains("unknown field `max_version`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_added_or_removed_empty_file_is_caught() {
+    let s = Scratch::new();
+    let dir = s.model();
+    write(&dir.join("empty.bin"), b"");
+    modelseal()
+        .arg("init")
+        .arg(&dir)
+        .args(["--shard-size", "1048576"])
+        .assert()
+        .success();
+    write(&dir.join("another-empty.bin"), b"");
+    let (report, code) = level0(&dir);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![("unexpected_file".into(), "another-empty.bin".into())]
+    );
+    std::fs::remove_file(dir.join("another-empty.bin")).unwrap();
+    std::fs::remove_file(dir.join("empty.bin")).unwrap();
+    let (report, code) = level0(&dir);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(&report),
+        vec![("missing_file".into(), "empty.bin".into())]
+    );
 }
 
 #[test]

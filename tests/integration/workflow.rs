@@ -132,7 +132,7 @@ fn the_stat_cache_answers_for_unchanged_files_and_never_hides_a_change() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("hash_mismatch"));
-    // verify never reads the cache: a poisoned cache changes nothing there.
+    // verify, which never reads the cache, reports the change too.
     modelseal()
         .arg("verify")
         .arg(&dir)
