@@ -33,21 +33,18 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Creates `path` with `bytes`, readable by the owner only (0600), refusing to
 /// replace an existing file. Used for private keys.
 pub fn create_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    // tempfile creates files with mode 0600, so the secret is never readable by others.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".modelseal-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist_noclobber(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    create_new_file(path, bytes, 0o600)
 }
 
 /// Creates `path` with `bytes` (mode 0644), refusing to replace an existing file.
 pub fn create_public_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    create_new_file(path, bytes, 0o644)
+}
+
+fn create_new_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = parent_dir(path);
+    // tempfile creates files with mode 0600, so a secret is never readable by
+    // others, not even for a moment; a public file is opened up afterwards.
     let mut temp = tempfile::Builder::new()
         .prefix(".modelseal-")
         .suffix(".tmp")
@@ -57,8 +54,10 @@ pub fn create_public_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     {
         use std::os::unix::fs::PermissionsExt;
         temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     temp.as_file().sync_all()?;
     temp.persist_noclobber(path).map_err(|e| e.error)?;
     sync_dir(dir)

@@ -191,11 +191,7 @@ fn unreadable_file_is_named() {
     let dir = sealed_model(&s);
     let file = dir.join("config.json");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
+    let is_root = running_as_root();
     let mut cmd = if is_root {
         // Root reads anything: drop to nobody, who can traverse but not read the file.
         for p in [s.temp.path(), dir.as_path(), dir.join("extra").as_path()] {
