@@ -21,6 +21,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+/// How many upstream links level 3 follows before giving up.
+pub const MAX_CHAIN_DEPTH: usize = 64;
+
 /// Level 2: every weights file traces to a complete training run, and every
 /// reference resolves. Returns the problems found.
 pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
@@ -282,6 +285,17 @@ fn chain_from(
             all_chained = false;
             continue;
         };
+        // Each link is a stack frame: a hostile chain of thousands of
+        // manifests must end in a problem, not a stack overflow.
+        if stack.len() > MAX_CHAIN_DEPTH {
+            report.problems.push(Problem::new(
+                ProblemKind::DanglingReference,
+                path,
+                format!("the lineage chain is deeper than {MAX_CHAIN_DEPTH} upstream manifests; it was not followed further"),
+            ));
+            all_chained = false;
+            continue;
+        }
         if stack.iter().any(|p| p == path) {
             let mut cycle = stack.clone();
             cycle.push(path.to_string());

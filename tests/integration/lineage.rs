@@ -517,3 +517,95 @@ fn lineage_marks_broken_links() {
         .stdout(predicate::str::contains("chained no"))
         .stdout(predicate::str::contains("[FAIL: upstream_unsigned"));
 }
+
+#[test]
+fn a_chain_deeper_than_the_limit_ends_in_a_problem_not_a_stack_overflow() {
+    let s = Scratch::new();
+    let dir = s.path("deep-chain");
+    write(&dir.join("model.safetensors"), &pattern(1000, 1));
+    write(&dir.join("train.yaml"), b"lr: 1\n");
+    write(&dir.join("data/a.jsonl"), b"{}\n");
+    let key = modelseal::keys::load_signing_key(&test_key().0, || None)
+        .unwrap()
+        .key;
+    let depth = modelseal::trace::MAX_CHAIN_DEPTH + 6;
+    for i in 0..depth {
+        let mut text = format!(
+            "manifest = 1\nkind = \"dataset\"\nname = \"u{i}\"\nversion = \"1\"\n[hashing]\nalgorithm = \"sha256\"\nshard_size = 1048576\n"
+        );
+        if i + 1 < depth {
+            text.push_str(&format!(
+                "[[dataset]]\nid = \"next\"\nmanifest = \"upstream/u{}.provenance.toml\"\n",
+                i + 1
+            ));
+        }
+        write(
+            &dir.join(format!("upstream/u{i}.provenance.toml")),
+            text.as_bytes(),
+        );
+        let sig = modelseal::signature::SignatureFile {
+            signatures: vec![modelseal::signature::SignatureEntry::sign(
+                text.as_bytes(),
+                &key,
+                None,
+            )],
+        };
+        write(
+            &dir.join(format!("upstream/u{i}.provenance.sig")),
+            sig.to_toml().as_bytes(),
+        );
+    }
+    modelseal().arg("init").arg(&dir).assert().success();
+    modelseal()
+        .args(["trace", "dataset"])
+        .arg(&dir)
+        .args([
+            "--id",
+            "d",
+            "--files",
+            "data/a.jsonl",
+            "--manifest",
+            "upstream/u0.provenance.toml",
+        ])
+        .assert()
+        .success();
+    modelseal()
+        .args(["trace", "training"])
+        .arg(&dir)
+        .args([
+            "--id",
+            "t",
+            "--outputs",
+            "model.safetensors",
+            "--configs",
+            "train.yaml",
+            "--datasets",
+            "d",
+        ])
+        .args([
+            "--code-uri",
+            "https://example.com/x.git",
+            "--commit",
+            &"a".repeat(40),
+        ])
+        .assert()
+        .success();
+    modelseal()
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(test_key().0)
+        .assert()
+        .success();
+    let (report, code) = verify_level(&dir, "3");
+    assert_eq!(code, 1, "{}", report["problems"]);
+    assert_eq!(problems(&report).len(), 1, "{}", report["problems"]);
+    assert_eq!(problems(&report)[0].0, "dangling_reference");
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deeper than 64")
+    );
+    assert_eq!(report["level"]["reached"], 2);
+}
