@@ -29,7 +29,11 @@ pub fn parse(bytes: &[u8]) -> Option<LfsPointer> {
         if let Some(hex) = line.strip_prefix("oid sha256:") {
             oid = hex.parse().ok();
         } else if let Some(n) = line.strip_prefix("size ") {
-            size = n.parse().ok();
+            // Plain digits only: `+12` and `012` are not the spec's form.
+            let plain = !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == "0" || !n.starts_with('0'));
+            size = if plain { n.parse().ok() } else { None };
         }
     }
     Some(LfsPointer {

@@ -42,12 +42,20 @@ impl Timestamp {
                 UtcOffset::from_whole_seconds(i32::from(minutes) * 60).map_err(|_| bad("offset"))?
             }
         };
-        Ok(Timestamp(date.with_time(clock).assume_offset(offset)))
+        let instant = date.with_time(clock).assume_offset(offset);
+        // Rendered in UTC, the instant must still be a TOML datetime (years
+        // 0000 to 9999): `9999-12-31T23:00:00-02:00` is not (found by fuzzing).
+        match instant.checked_to_offset(UtcOffset::UTC) {
+            Some(utc) if (0..=9999).contains(&utc.year()) => Ok(Timestamp(instant)),
+            _ => Err(bad("it falls outside the years 0000 to 9999 in UTC")),
+        }
     }
 
     /// The TOML datetime for this instant, in UTC.
     pub fn to_toml(&self) -> Datetime {
-        let utc = self.0.to_offset(UtcOffset::UTC);
+        // Every Timestamp is in range in UTC (checked when made); keep the
+        // original offset rather than panic should one ever not be.
+        let utc = self.0.checked_to_offset(UtcOffset::UTC).unwrap_or(self.0);
         let nanosecond = utc.nanosecond();
         Datetime {
             date: Some(toml::value::Date {

@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let text = std::str::from_utf8(data).expect("a pointer is UTF-8");
     assert!(text.contains(&format!("oid sha256:{}", pointer.oid.to_hex())));
     // `size` is read with `u64::from_str`, which also takes `+12` and `012`.
-    assert!(text.lines().any(|l| l
-        .strip_prefix("size ")
-        .is_some_and(|n| n.parse::<u64>() == Ok(pointer.size))));
+    assert!(text.lines().any(|l| {
+        l.strip_prefix("size ")
+            .is_some_and(|n| n.parse::<u64>() == Ok(pointer.size))
+    }));
 });

@@ -10,7 +10,12 @@ fuzz_target!(|data: &[u8]| {
     let Some(card) = card::parse(&text) else {
         return;
     };
-    for value in card.license.iter().chain(&card.datasets).chain(&card.base_models) {
+    for value in card
+        .license
+        .iter()
+        .chain(&card.datasets)
+        .chain(&card.base_models)
+    {
         assert!(!value.is_empty());
         assert!(value.len() <= 256);
         assert!(!value.chars().any(char::is_control));
@@ -18,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
     for id in &card.datasets {
         let id = card::dataset_id(id);
         assert!(!id.is_empty());
-        assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
     }
 });

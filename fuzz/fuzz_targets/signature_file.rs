@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let text = file.to_toml();
     match SignatureFile::parse(path, text.as_bytes()) {
-        Ok(again) => assert_eq!(again, file, "signature file differs after the round trip\n{text}"),
+        Ok(again) => assert_eq!(
+            again, file,
+            "signature file differs after the round trip\n{text}"
+        ),
         Err(e) => panic!("to_toml output does not parse: {e}\n--- rendered ---\n{text}"),
     }
 });

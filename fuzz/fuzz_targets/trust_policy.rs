@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use modelseal::timestamp::Timestamp;
 use modelseal::trust::TrustPolicy;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -30,5 +31,16 @@ fuzz_target!(|data: &[u8]| {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), policy.keys.len(), "key ids must be distinct");
+        // Times are shown in reports: rendering them must not panic.
+        for key in &policy.keys {
+            let _ = key.expires.map(|e| e.to_string());
+        }
+        for pin in &policy.pins {
+            let _ = pin.not_before.map(|t| t.to_string());
+            // Every message a pin can give (a missing `created`, an old one, an old version).
+            for created in [None, Some(Timestamp(time::OffsetDateTime::UNIX_EPOCH))] {
+                let _ = policy.rollback(&pin.name, "0", created);
+            }
+        }
     }
 });

@@ -8,6 +8,7 @@ mod keys_cli;
 mod level0;
 mod level1;
 mod lineage;
+mod parsers;
 mod precommit;
 mod properties;
 mod roundtrip;

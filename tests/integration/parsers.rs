@@ -15,7 +15,8 @@ use modelseal::manifest::{
     Training,
 };
 use modelseal::signature::{SignatureEntry, SignatureFile};
-use modelseal::trust::TrustPolicy;
+use modelseal::timestamp::Timestamp;
+use modelseal::trust::{TrustPolicy, compare_versions};
 use proptest::prelude::*;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -26,8 +27,7 @@ const MANIFEST: &str = "provenance.toml";
 
 const DEMO_MANIFEST: &[u8] = include_bytes!("../../fixtures/demo-model/provenance.toml");
 const LINEAGE_MANIFEST: &[u8] = include_bytes!("../../fixtures/lineage/provenance.toml");
-const BASE_MANIFEST: &[u8] =
-    include_bytes!("../../fixtures/lineage/upstream/base.provenance.toml");
+const BASE_MANIFEST: &[u8] = include_bytes!("../../fixtures/lineage/upstream/base.provenance.toml");
 const DEMO_SIG: &[u8] = include_bytes!("../../fixtures/demo-model/provenance.sig");
 const LINEAGE_SIG: &[u8] = include_bytes!("../../fixtures/lineage/provenance.sig");
 const TRUST: &[u8] = include_bytes!("../../fixtures/keys/trust.toml");
@@ -148,15 +148,43 @@ fn dataset() -> impl Strategy<Value = Dataset> {
         prop::option::of(digest()),
         prop::option::of(text(20)),
     )
-        .prop_map(|(id, name, uri, license, files, sha256, manifest)| Dataset {
-            id,
-            name,
-            uri,
-            license,
-            files,
-            sha256,
-            manifest,
-            line: 0,
+        .prop_map(
+            |(id, name, uri, license, files, sha256, manifest)| Dataset {
+                id,
+                name,
+                uri,
+                license,
+                files,
+                sha256,
+                manifest,
+                line: 0,
+            },
+        )
+}
+
+/// An instant whose UTC form is within TOML's years 0000 to 9999, written with
+/// any offset TOML can spell (-23:59 to +23:59), to the second or finer.
+fn timestamp() -> impl Strategy<Value = Timestamp> {
+    // Julian days of 0001-01-02 and 9999-12-30: a day clear of either end, so
+    // that the time in any offset is within years 0000 to 9999 too.
+    let utc_range = 1_721_427..=5_373_483;
+    (
+        utc_range,
+        0u32..86_400,
+        prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        -1439i32..=1439,
+    )
+        .prop_map(|(day, second, nano, offset_minutes)| {
+            let date = time::Date::from_julian_day(day).unwrap();
+            let clock = time::Time::from_hms_nano(
+                (second / 3600) as u8,
+                (second / 60 % 60) as u8,
+                (second % 60) as u8,
+                nano,
+            )
+            .unwrap();
+            let offset = time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap();
+            Timestamp(date.with_time(clock).assume_utc().to_offset(offset))
         })
 }
 
@@ -172,13 +200,16 @@ fn training() -> impl Strategy<Value = Training> {
         prop::collection::vec(text(12), 0..3),
         prop::option::of((text(20), commit()).prop_map(|(uri, commit)| CodeRef { uri, commit })),
         prop::option::of(
-            (text(12), prop::option::of(digest()), prop::option::of(text(20))).prop_map(
-                |(name, sha256, manifest)| BaseModel {
+            (
+                text(12),
+                prop::option::of(digest()),
+                prop::option::of(text(20)),
+            )
+                .prop_map(|(name, sha256, manifest)| BaseModel {
                     name,
                     sha256,
                     manifest,
-                },
-            ),
+                }),
         ),
     )
         .prop_map(
@@ -209,30 +240,34 @@ fn manifest() -> impl Strategy<Value = Manifest> {
         not_blank(24),
         not_blank(12),
         prop::option::of(text(12)),
+        prop::option::of(timestamp()),
         prop::collection::vec(text(12), 0..4),
     );
-    (head, shard_size()).prop_flat_map(|((kind, name, version, license, ignore), shard_size)| {
-        (
-            prop::collection::vec(file_entry(shard_size), 0..6),
-            prop::collection::vec(dataset(), 0..3),
-            prop::collection::vec(training(), 0..3),
-        )
-            .prop_map(move |(files, datasets, trainings)| Manifest {
-                manifest: 1,
-                kind,
-                name: name.clone(),
-                version: version.clone(),
-                license: license.clone(),
-                ignore: ignore.clone(),
-                hashing: Hashing {
-                    algorithm: Algorithm::Sha256,
-                    shard_size,
-                },
-                files,
-                datasets: unique_by(datasets, |d| &d.id),
-                trainings: unique_by(trainings, |t| &t.id),
-            })
-    })
+    (head, shard_size()).prop_flat_map(
+        |((kind, name, version, license, created, ignore), shard_size)| {
+            (
+                prop::collection::vec(file_entry(shard_size), 0..6),
+                prop::collection::vec(dataset(), 0..3),
+                prop::collection::vec(training(), 0..3),
+            )
+                .prop_map(move |(files, datasets, trainings)| Manifest {
+                    manifest: 1,
+                    kind,
+                    name: name.clone(),
+                    version: version.clone(),
+                    license: license.clone(),
+                    created,
+                    ignore: ignore.clone(),
+                    hashing: Hashing {
+                        algorithm: Algorithm::Sha256,
+                        shard_size,
+                    },
+                    files,
+                    datasets: unique_by(datasets, |d| &d.id),
+                    trainings: unique_by(trainings, |t| &t.id),
+                })
+        },
+    )
 }
 
 /// The manifest as `to_toml` writes it (files sorted by path) and with the
@@ -322,6 +357,25 @@ proptest! {
     }
 
     #[test]
+    fn timestamps_round_trip_through_toml(t in timestamp()) {
+        let again = Timestamp::from_toml(&t.to_toml()).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(again, t);
+        prop_assert_eq!(again.to_string(), t.to_string());
+    }
+
+    #[test]
+    fn version_order_is_a_total_order(
+        v in prop::collection::vec("v?[0-9]{0,3}([.-][0-9a-z]{0,3}){0,3}(\\+[a-z0-9]{0,3})?|\\PC{0,8}", 3),
+    ) {
+        let (a, b, c) = (&v[0], &v[1], &v[2]);
+        prop_assert_eq!(compare_versions(a, a), std::cmp::Ordering::Equal);
+        prop_assert_eq!(compare_versions(a, b), compare_versions(b, a).reverse());
+        if compare_versions(a, b).is_le() && compare_versions(b, c).is_le() {
+            prop_assert!(compare_versions(a, c).is_le(), "{a:?} <= {b:?} <= {c:?}");
+        }
+    }
+
+    #[test]
     fn model_card_lists_read_back(
         ids in prop::collection::vec("[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}/[A-Za-z0-9_.-]{1,16}", 1..5),
         flow in any::<bool>(),
@@ -355,26 +409,73 @@ enum Edit {
 
 /// Fragments that mean something to one of the parsers.
 const TOKENS: &[&str] = &[
-    "\"", "'", "\\", "\"\"\"", "[", "]", "[[", "]]", "{", "}", "=", ",", ".", "\n", "\r\n", "#",
-    "\u{0}", "\u{feff}", "é", "😀", "-1", "0", "18446744073709551615", "9223372036854775808",
-    "1e400", "nan", "inf", "true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00",
-    "[[file]]\n", "[[dataset]]\n", "[[training]]\n", "[[signature]]\n", "[[key]]\n",
-    "[hashing]\n", "shards = []\n", "manifest = 2\n", "-----BEGIN PUBLIC KEY-----\n",
-    "-----BEGIN PRIVATE KEY-----\n", "-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "-----END ",
-    "---\n", "...\n", "- ", ": ", "oid sha256:", "size ", "====", "/", "../",
+    "\"",
+    "'",
+    "\\",
+    "\"\"\"",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    ",",
+    ".",
+    "\n",
+    "\r\n",
+    "#",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "😀",
+    "-1",
+    "0",
+    "18446744073709551615",
+    "9223372036854775808",
+    "1e400",
+    "nan",
+    "inf",
+    "true",
+    "1979-05-27T07:32:00Z",
+    "1979-05-27",
+    "07:32:00",
+    "[[file]]\n",
+    "[[dataset]]\n",
+    "[[training]]\n",
+    "[[signature]]\n",
+    "[[key]]\n",
+    "[hashing]\n",
+    "shards = []\n",
+    "manifest = 2\n",
+    "-----BEGIN PUBLIC KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\n",
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
+    "-----END ",
+    "---\n",
+    "...\n",
+    "- ",
+    ": ",
+    "oid sha256:",
+    "size ",
+    "====",
+    "/",
+    "../",
 ];
 
 fn edit() -> impl Strategy<Value = Edit> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
-        (at.clone(), any::<u8>()).prop_map(|(at, byte)| Edit::Set { at, byte }),
-        (at.clone(), prop::sample::select(TOKENS))
-            .prop_map(|(at, t)| Edit::Insert { at, bytes: t.as_bytes().to_vec() }),
-        (at.clone(), prop::collection::vec(any::<u8>(), 1..8))
+        (at, 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
+        (at, any::<u8>()).prop_map(|(at, byte)| Edit::Set { at, byte }),
+        (at, prop::sample::select(TOKENS)).prop_map(|(at, t)| Edit::Insert {
+            at,
+            bytes: t.as_bytes().to_vec()
+        }),
+        (at, prop::collection::vec(any::<u8>(), 1..8))
             .prop_map(|(at, bytes)| Edit::Insert { at, bytes }),
-        (at.clone(), 1usize..64).prop_map(|(at, len)| Edit::Delete { at, len }),
-        (at.clone(), 1usize..256).prop_map(|(at, len)| Edit::Duplicate { at, len }),
+        (at, 1usize..64).prop_map(|(at, len)| Edit::Delete { at, len }),
+        (at, 1usize..256).prop_map(|(at, len)| Edit::Duplicate { at, len }),
         at.prop_map(|at| Edit::Truncate { at }),
     ]
 }
@@ -418,7 +519,10 @@ fn apply(base: &[u8], edits: &[Edit]) -> Vec<u8> {
 }
 
 fn mutated(seeds: &'static [&'static [u8]]) -> impl Strategy<Value = Vec<u8>> {
-    (prop::sample::select(seeds), prop::collection::vec(edit(), 1..6))
+    (
+        prop::sample::select(seeds),
+        prop::collection::vec(edit(), 1..6),
+    )
         .prop_map(|(seed, edits)| apply(seed, &edits))
 }
 
@@ -562,7 +666,9 @@ fn the_seeds_parse() {
         assert!(!file.signatures.is_empty());
     }
     assert_eq!(
-        SignatureFile::parse(Path::new("provenance.sig"), DEMO_SIG).unwrap().signatures[0]
+        SignatureFile::parse(Path::new("provenance.sig"), DEMO_SIG)
+            .unwrap()
+            .signatures[0]
             .check(DEMO_MANIFEST)
             .map(|k| keys::keyid(&k))
             .unwrap(),
@@ -582,10 +688,123 @@ fn the_seeds_parse() {
         keys::load_signing_key(&path, pw).unwrap();
     }
     let c = card::parse(std::str::from_utf8(CARD).unwrap()).unwrap();
-    assert_eq!(c.datasets, ["roneneldan/TinyStories", "acme/tiny-instructions"]);
+    assert_eq!(
+        c.datasets,
+        ["roneneldan/TinyStories", "acme/tiny-instructions"]
+    );
     let c = card::parse(std::str::from_utf8(CARD_CRLF).unwrap()).unwrap();
     assert_eq!(c.license.as_deref(), Some("mit"));
     assert_eq!(lfs::parse(LFS_POINTER).unwrap().size, 12345);
 }
 
 // ---------------------------------------------------------------- fuzz regressions
+//
+// Inputs under fuzz/regressions/TARGET/: each must give an error or a value
+// that behaves (renders, round-trips), never a panic or an abort.
+
+#[test]
+fn regression_encrypted_keys_with_absurd_scrypt_costs_are_refused() {
+    // N = 0 panicked inside pkcs5 (log2 underflow); N = 2^40 asked for a
+    // petabyte and aborted on allocation failure. Both now refused before scrypt runs.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        (
+            "scrypt-cost-zero.key",
+            &include_bytes!("../../fuzz/regressions/pem_key/scrypt-cost-zero.key")[..],
+        ),
+        (
+            "scrypt-cost-2pow40.key",
+            &include_bytes!("../../fuzz/regressions/pem_key/scrypt-cost-2pow40.key")[..],
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let result = keys::load_signing_key(&path, || Some(Zeroizing::new("pw".to_string())));
+        assert!(result.is_err(), "{name} loaded");
+    }
+}
+
+/// A manifest that parses renders to text that parses back to it.
+fn assert_manifest_round_trips(name: &str, bytes: &[u8]) {
+    let Ok(m) = parse_manifest(bytes) else {
+        return; // refusing it is fine
+    };
+    let text = m.to_toml();
+    let again = parse_manifest(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{name}: to_toml output does not parse: {e}\n{text}"));
+    assert_eq!(
+        normalised(again),
+        normalised(m),
+        "{name}: round trip changed it\n{text}"
+    );
+}
+
+/// A signature file that parses renders to text that parses back to it.
+fn assert_signature_file_round_trips(name: &str, bytes: &[u8]) {
+    let Ok(file) = SignatureFile::parse(Path::new("provenance.sig"), bytes) else {
+        return;
+    };
+    let text = file.to_toml();
+    let again = SignatureFile::parse(Path::new("provenance.sig"), text.as_bytes())
+        .unwrap_or_else(|e| panic!("{name}: to_toml output does not parse: {e}\n{text}"));
+    assert_eq!(again, file, "{name}: round trip changed it\n{text}");
+}
+
+#[test]
+fn regression_manifest_created_in_utc_year_10000() {
+    // `created = 9999-12-31T23:00:00-02:00` parsed, but it is 10000-01-01T01:00Z in
+    // UTC: `to_toml` panicked ("local datetime out of valid range").
+    assert_manifest_round_trips(
+        "created-utc-year-10000",
+        include_bytes!("../../fuzz/regressions/manifest/created-utc-year-10000.provenance.toml"),
+    );
+}
+
+#[test]
+fn regression_manifest_created_in_utc_year_minus_1() {
+    // `created = 0000-01-01T00:30:00+01:00` is -0001-12-31T23:30Z: `to_toml`
+    // wrote year 0000, a different instant almost a year later.
+    assert_manifest_round_trips(
+        "created-utc-year-minus-1",
+        include_bytes!("../../fuzz/regressions/manifest/created-utc-year-minus-1.provenance.toml"),
+    );
+}
+
+#[test]
+fn regression_signature_created_in_utc_year_10000() {
+    // `created` is not signed: anyone can set it on an entry that still verifies,
+    // and `sign` then rewrote provenance.sig with `to_toml`, which panicked.
+    assert_signature_file_round_trips(
+        "created-utc-year-10000",
+        include_bytes!(
+            "../../fuzz/regressions/signature_file/created-utc-year-10000.provenance.sig"
+        ),
+    );
+}
+
+#[test]
+fn regression_signature_created_in_utc_year_minus_1() {
+    assert_signature_file_round_trips(
+        "created-utc-year-minus-1",
+        include_bytes!(
+            "../../fuzz/regressions/signature_file/created-utc-year-minus-1.provenance.sig"
+        ),
+    );
+}
+
+#[test]
+fn regression_policy_expiry_in_utc_year_10000() {
+    // Rendering the expiry (as reports do) panicked like `created` above.
+    let dir = policy_dir();
+    let path = dir.path().join("trust.toml");
+    std::fs::write(
+        &path,
+        include_bytes!("../../fuzz/regressions/trust_policy/expires-utc-year-10000.toml"),
+    )
+    .unwrap();
+    if let Ok(policy) = TrustPolicy::load(&path) {
+        for key in &policy.keys {
+            let _ = key.expires.map(|e| e.to_string());
+        }
+    }
+}
