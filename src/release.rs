@@ -13,7 +13,7 @@ use crate::verify;
 use crate::walk::{self, EntryKind, Listing, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ed25519_dalek::SigningKey;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Errors of init, update and sign.
@@ -406,7 +406,7 @@ pub fn update(
         .collect();
 
     let mut outcome = UpdateOutcome::default();
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     if doc.get("file").is_none() {
         doc.insert("file", toml_edit::Item::ArrayOfTables(Default::default()));
     }
@@ -424,7 +424,7 @@ pub fn update(
     tables.retain(|table| {
         let path = table.get("path").and_then(|v| v.as_str()).unwrap_or("");
         // A second entry for one path is dropped too: the manifest keeps one.
-        fresh.contains_key(path) && seen.insert(path.to_string(), ()).is_none()
+        fresh.contains_key(path) && seen.insert(path.to_string())
     });
     for entry in &manifest.files {
         if !fresh.contains_key(&entry.path) {
@@ -452,7 +452,7 @@ pub fn update(
         outcome.changed.push(path);
     }
     for (path, (size, digests)) in &fresh {
-        if seen.contains_key(path) {
+        if seen.contains(path) {
             continue;
         }
         let mut table = toml_edit::Table::new();

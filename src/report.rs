@@ -164,7 +164,10 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             crate::signature::short_keyid(&sig.keyid)
         );
     }
-    if let (Some(traced), Some(chained)) = (report.lineage.traced, report.lineage.chained) {
+    let has_lineage = !report.lineage.trainings.is_empty() || !report.lineage.datasets.is_empty();
+    if let (Some(traced), Some(chained)) = (report.lineage.traced, report.lineage.chained)
+        && (has_lineage || report.required >= 2)
+    {
         let mark = |b: bool| if b { "yes" } else { "no" };
         let _ = writeln!(
             out,
