@@ -89,103 +89,106 @@ pub struct RecordOutcome {
 
 /// Inserts or replaces the `[[dataset]]` with `record.id`.
 pub fn record_dataset(dir: &Path, record: &DatasetRecord) -> Result<RecordOutcome, RecordError> {
-    let (current, _) = Manifest::load(&dir.join(MANIFEST_FILE))?;
-    // A dataset's own listed manifest is a digest of it as published.
-    let sha256 = record.sha256.or_else(|| {
-        record
-            .manifest
-            .as_deref()
-            .and_then(|p| current.file(p))
-            .map(|f| f.sha256)
-    });
-    let mut table = Table::new();
-    table.insert("id", value(&record.id));
-    insert_opt(&mut table, "name", record.name.as_deref());
-    insert_opt(&mut table, "uri", record.uri.as_deref());
-    insert_opt(&mut table, "license", record.license.as_deref());
-    if !record.files.is_empty() {
-        table.insert(
-            "files",
-            Item::Value(Value::Array(string_array(&record.files))),
-        );
-    }
-    if let Some(d) = sha256 {
-        table.insert("sha256", value(&d.to_hex()));
-    }
-    insert_opt(&mut table, "manifest", record.manifest.as_deref());
-    upsert(dir, "dataset", &record.id, table, |m| {
+    upsert(dir, "dataset", &record.id, |current| {
         let mut problems = Vec::new();
         for path in &record.files {
-            expect_role(m, path, Role::Data, "--files", &mut problems);
+            expect_role(current, path, Role::Data, "--files", &mut problems);
         }
         if let Some(path) = &record.manifest {
-            expect_listed(m, path, "--manifest", &mut problems);
+            expect_listed(current, path, "--manifest", &mut problems);
         }
-        problems
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // A dataset's own listed manifest is a digest of it as published.
+        let sha256 = record.sha256.or_else(|| {
+            record
+                .manifest
+                .as_deref()
+                .and_then(|p| current.file(p))
+                .map(|f| f.sha256)
+        });
+        let mut table = Table::new();
+        table.insert("id", value(&record.id));
+        insert_opt(&mut table, "name", record.name.as_deref());
+        insert_opt(&mut table, "uri", record.uri.as_deref());
+        insert_opt(&mut table, "license", record.license.as_deref());
+        if !record.files.is_empty() {
+            table.insert(
+                "files",
+                Item::Value(Value::Array(string_array(&record.files))),
+            );
+        }
+        if let Some(d) = sha256 {
+            table.insert("sha256", value(&d.to_hex()));
+        }
+        insert_opt(&mut table, "manifest", record.manifest.as_deref());
+        Ok(table)
     })
 }
 
 /// Inserts or replaces the `[[training]]` with `record.id`.
 pub fn record_training(dir: &Path, record: &TrainingRecord) -> Result<RecordOutcome, RecordError> {
-    let manifest_path = dir.join(MANIFEST_FILE);
-    let (current, _) = Manifest::load(&manifest_path)?;
-    let mut table = Table::new();
-    table.insert("id", value(&record.id));
-    table.insert(
-        "outputs",
-        Item::Value(Value::Array(string_array(&record.outputs))),
-    );
-    table.insert(
-        "configs",
-        Item::Value(Value::Array(string_array(&record.configs))),
-    );
-    table.insert(
-        "datasets",
-        Item::Value(Value::Array(string_array(&record.datasets))),
-    );
-    if let Some((uri, commit)) = &record.code {
-        let mut code = InlineTable::new();
-        code.insert("uri", uri.as_str().into());
-        code.insert("commit", commit.0.as_str().into());
-        table.insert("code", Item::Value(Value::InlineTable(code)));
-    }
-    if let Some(base) = &record.base_model {
-        let mut inline = InlineTable::new();
-        inline.insert("name", base.name.as_str().into());
-        // A listed base manifest's digest is already pinned: record that one.
-        let sha = base.sha256.or_else(|| {
-            base.manifest
-                .as_deref()
-                .and_then(|p| current.file(p))
-                .map(|f| f.sha256)
-        });
-        if let Some(sha) = sha {
-            inline.insert("sha256", sha.to_hex().into());
-        }
-        if let Some(m) = &base.manifest {
-            inline.insert("manifest", m.as_str().into());
-        }
-        table.insert("base_model", Item::Value(Value::InlineTable(inline)));
-    }
-    upsert(dir, "training", &record.id, table, |m| {
+    upsert(dir, "training", &record.id, |current| {
         let mut problems = Vec::new();
         for path in &record.outputs {
-            expect_role(m, path, Role::Weights, "--outputs", &mut problems);
+            expect_role(current, path, Role::Weights, "--outputs", &mut problems);
         }
         for path in &record.configs {
-            expect_role(m, path, Role::Config, "--configs", &mut problems);
+            expect_role(current, path, Role::Config, "--configs", &mut problems);
         }
         for id in &record.datasets {
-            if !m.datasets.iter().any(|d| &d.id == id) {
+            if !current.datasets.iter().any(|d| &d.id == id) {
                 problems.push(format!(
                     "--datasets '{id}': no [[dataset]] has that id; record it first with `modelseal trace dataset --id {id} …`"
                 ));
             }
         }
         if let Some(path) = record.base_model.as_ref().and_then(|b| b.manifest.as_ref()) {
-            expect_listed(m, path, "--base-manifest", &mut problems);
+            expect_listed(current, path, "--base-manifest", &mut problems);
         }
-        problems
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut table = Table::new();
+        table.insert("id", value(&record.id));
+        table.insert(
+            "outputs",
+            Item::Value(Value::Array(string_array(&record.outputs))),
+        );
+        table.insert(
+            "configs",
+            Item::Value(Value::Array(string_array(&record.configs))),
+        );
+        table.insert(
+            "datasets",
+            Item::Value(Value::Array(string_array(&record.datasets))),
+        );
+        if let Some((uri, commit)) = &record.code {
+            let mut code = InlineTable::new();
+            code.insert("uri", uri.as_str().into());
+            code.insert("commit", commit.0.as_str().into());
+            table.insert("code", Item::Value(Value::InlineTable(code)));
+        }
+        if let Some(base) = &record.base_model {
+            let mut inline = InlineTable::new();
+            inline.insert("name", base.name.as_str().into());
+            // A listed base manifest's digest is already pinned: record that one.
+            let sha = base.sha256.or_else(|| {
+                base.manifest
+                    .as_deref()
+                    .and_then(|p| current.file(p))
+                    .map(|f| f.sha256)
+            });
+            if let Some(sha) = sha {
+                inline.insert("sha256", sha.to_hex().into());
+            }
+            if let Some(m) = &base.manifest {
+                inline.insert("manifest", m.as_str().into());
+            }
+            table.insert("base_model", Item::Value(Value::InlineTable(inline)));
+        }
+        Ok(table)
     })
 }
 
@@ -224,25 +227,22 @@ fn string_array(items: &[String]) -> Array {
     items.iter().map(String::as_str).collect()
 }
 
-/// Replaces the entry of `section` whose id is `id` with `table` (keeping the
-/// comments above it), or appends it; validates; writes atomically.
+/// Replaces the entry of `section` whose id is `id` with the table `entry`
+/// builds from the current manifest (keeping the comments above the old
+/// one), or appends it; `entry` refuses with the reasons a reference would
+/// dangle. Writes atomically.
 fn upsert(
     dir: &Path,
     section: &str,
     id: &str,
-    mut table: Table,
-    validate: impl FnOnce(&Manifest) -> Vec<String>,
+    entry: impl FnOnce(&Manifest) -> Result<Table, Vec<String>>,
 ) -> Result<RecordOutcome, RecordError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let bytes = source::read_bounded(&manifest_path, manifest::MAX_MANIFEST_BYTES, false)?;
     let current = Manifest::parse(&manifest_path, &bytes)?;
-    let problems = validate(&current);
-    if !problems.is_empty() {
-        return Err(RecordError::Invalid(format!(
-            "nothing was written:\n  {}",
-            problems.join("\n  ")
-        )));
-    }
+    let mut table = entry(&current).map_err(|problems| {
+        RecordError::Invalid(format!("nothing was written:\n  {}", problems.join("\n  ")))
+    })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         SourceError::at(

@@ -311,8 +311,9 @@ fn chain_from(
             // Met before: its signatures and chain stand, but this reference's
             // own expectations (digest, name, kind) are checked again.
             Some(checked) => {
-                let digest_ok =
-                    check_expectations(ctx, &reference, path, origin, report).unwrap_or(false);
+                let digest_ok = checked
+                    .digest
+                    .is_some_and(|d| check_expectations(&reference, path, d, origin, report));
                 let identity_ok = match &checked.identity {
                     Some((kind, name)) => check_identity(&reference, path, *kind, name, report),
                     None => false,
@@ -320,9 +321,9 @@ fn chain_from(
                 digest_ok && identity_ok && checked.chained
             }
             None => {
-                let (chained, identity) =
-                    check_upstream(ctx, &reference, path, origin, stack, done, report);
-                done.insert(path.to_string(), Checked { chained, identity });
+                let checked = check_upstream(ctx, &reference, path, origin, stack, done, report);
+                let chained = checked.chained;
+                done.insert(path.to_string(), checked);
                 chained
             }
         };
@@ -335,6 +336,8 @@ fn chain_from(
 #[derive(Clone)]
 struct Checked {
     chained: bool,
+    /// Its digest, when it could be read.
+    digest: Option<Sha256Digest>,
     /// Its kind and name, when it parsed.
     identity: Option<(Kind, String)>,
 }
@@ -377,7 +380,7 @@ fn check_identity(
 }
 
 /// Reads an upstream manifest's bytes, pinned by the model's own listing.
-fn read_pinned(ctx: &ChainContext<'_>, path: &str) -> Result<Vec<u8>, String> {
+fn read_pinned(ctx: &ChainContext<'_>, path: &str) -> Result<(Vec<u8>, Sha256Digest), String> {
     walk::check_path(path).map_err(|r| format!("its path {r}"))?;
     let entry = ctx.root.file(path).ok_or_else(|| {
         "it is not a [[file]] of this model's manifest, so nothing pins its bytes".to_string()
@@ -388,22 +391,19 @@ fn read_pinned(ctx: &ChainContext<'_>, path: &str) -> Result<Vec<u8>, String> {
     if Sha256Digest::of(&bytes) != entry.sha256 {
         return Err("its bytes are not the ones this model's manifest lists".into());
     }
-    Ok(bytes)
+    Ok((bytes, entry.sha256))
 }
 
 /// Checks the base model's recorded digest and name against what is there.
 fn check_expectations(
-    ctx: &ChainContext<'_>,
     reference: &Reference<'_>,
     path: &str,
+    actual: Sha256Digest,
     origin: &str,
     report: &mut ChainReport,
-) -> Option<bool> {
-    let bytes = read_pinned(ctx, path).ok()?;
-    let mut ok = true;
-    if let Some(expected) = reference.sha256 {
-        let actual = Sha256Digest::of(&bytes);
-        if actual != expected {
+) -> bool {
+    match reference.sha256 {
+        Some(expected) if expected != actual => {
             report.problems.push(Problem::new(
                 ProblemKind::UpstreamMismatch,
                 path,
@@ -412,10 +412,10 @@ fn check_expectations(
                     reference.label
                 ),
             ));
-            ok = false;
+            false
         }
+        _ => true,
     }
-    Some(ok)
 }
 
 fn check_upstream(
@@ -426,7 +426,7 @@ fn check_upstream(
     stack: &mut Vec<String>,
     done: &mut BTreeMap<String, Checked>,
     report: &mut ChainReport,
-) -> (bool, Option<(Kind, String)>) {
+) -> Checked {
     let mut outcome = UpstreamOutcome {
         path: path.to_string(),
         role: reference.role,
@@ -436,8 +436,8 @@ fn check_upstream(
         chained: false,
         referenced_by: origin.to_string(),
     };
-    let bytes = match read_pinned(ctx, path) {
-        Ok(bytes) => bytes,
+    let (bytes, digest) = match read_pinned(ctx, path) {
+        Ok(read) => read,
         Err(why) => {
             report.problems.push(Problem::new(
                 ProblemKind::DanglingReference,
@@ -445,11 +445,15 @@ fn check_upstream(
                 format!("{} names manifest '{path}', but {why}", reference.label),
             ));
             report.upstreams.push(outcome);
-            return (false, None);
+            return Checked {
+                chained: false,
+                digest: None,
+                identity: None,
+            };
         }
     };
-    outcome.sha256 = Some(Sha256Digest::of(&bytes));
-    let mut ok = check_expectations(ctx, reference, path, origin, report).unwrap_or(false);
+    outcome.sha256 = Some(digest);
+    let mut ok = check_expectations(reference, path, digest, origin, report);
 
     let parsed = match Manifest::parse(Path::new(path), &bytes) {
         Ok(m) => m,
@@ -463,7 +467,11 @@ fn check_upstream(
                 ),
             ));
             report.upstreams.push(outcome);
-            return (false, None);
+            return Checked {
+                chained: false,
+                digest: Some(digest),
+                identity: None,
+            };
         }
     };
     outcome.name = parsed.name.clone();
@@ -504,7 +512,11 @@ fn check_upstream(
     outcome.chained = ok && above;
     let chained = outcome.chained;
     report.upstreams.push(outcome);
-    (chained, Some((parsed.kind, parsed.name)))
+    Checked {
+        chained,
+        digest: Some(digest),
+        identity: Some((parsed.kind, parsed.name)),
+    }
 }
 
 /// Where an upstream manifest's signatures live: `NAME.toml` -> `NAME.sig`.

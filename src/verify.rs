@@ -142,6 +142,15 @@ pub fn verify(
     options: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
+    verify_manifest(dir, options, progress).map(|(report, _)| report)
+}
+
+/// [`verify`], also handing back the manifest it read.
+fn verify_manifest(
+    dir: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<(Report, Manifest), VerifyError> {
     if options.required_level > MAX_LEVEL {
         return Err(VerifyError::BadLevel(options.required_level));
     }
@@ -235,7 +244,7 @@ pub fn verify(
         }
     }
 
-    Ok(Report {
+    let report = Report {
         model: ModelSummary {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
@@ -247,7 +256,8 @@ pub fn verify(
         signatures: outcomes,
         problems,
         lineage,
-    })
+    };
+    Ok((report, manifest))
 }
 
 /// The lineage view of `dir`: a full verify at level 3 when a policy is
@@ -268,10 +278,8 @@ pub fn lineage(
         now,
         lfs_pointers: false,
     };
-    let mut report = verify(dir, &options, progress)?;
+    let (mut report, manifest) = verify_manifest(dir, &options, progress)?;
     if !with_policy {
-        let (manifest, _) = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE))
-            .map_err(VerifyError::Manifest)?;
         let trace_problems = trace::check_lineage(&manifest);
         report.lineage.traced = Some(trace_problems.is_empty());
         report.problems.extend(trace_problems);
