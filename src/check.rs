@@ -5,12 +5,14 @@
 
 use crate::cache::DigestCache;
 use crate::digest::Progress;
+use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
 use crate::manifest::Manifest;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::timestamp::Timestamp;
 use crate::trust::TrustPolicy;
-use crate::verify::{FileCheckOptions, FileTotals, VerifyError, check_signatures, compare_listing};
+use crate::trust::check_signatures;
+use crate::verify::VerifyError;
 use crate::walk;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use std::collections::BTreeSet;
@@ -123,6 +125,7 @@ pub fn check_dir(
         jobs: options.jobs,
         lfs_pointers: options.lfs_pointers,
         cache: cache.as_mut(),
+        read_contents: true,
     };
     let (mut problems, totals) =
         compare_listing(dir, &manifest, listing, &mut file_options, progress)?;
@@ -137,13 +140,14 @@ pub fn check_dir(
 
     match &options.policy {
         Some(policy) => {
-            let (_, sig_problems) = check_signatures(
+            let sig_problems = check_signatures(
                 &signatures,
                 SIGNATURE_FILE,
                 &manifest_bytes,
                 policy,
                 options.now,
-            );
+            )
+            .problems;
             problems.extend(sig_problems);
             for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
                 problems.push(Problem::new(ProblemKind::Rollback, MANIFEST_FILE, why));

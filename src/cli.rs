@@ -7,6 +7,7 @@ use modelseal::cache::DigestCache;
 use modelseal::check::CheckOptions;
 use modelseal::digest::Sha256Digest;
 use modelseal::digest::{Progress, default_jobs};
+use modelseal::escape;
 use modelseal::keys;
 use modelseal::manifest::Commit;
 use modelseal::manifest::Kind;
@@ -377,9 +378,9 @@ pub fn main() -> ExitCode {
             if let Some(format) = machine {
                 println!("{}", machine_error(format, &failure.message));
             } else {
-                eprintln!("error: {}", failure.message);
+                eprintln!("error: {}", escape::block(&failure.message));
                 for p in &failure.problems {
-                    eprintln!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+                    eprintln!("  {:<20} {}", p.kind.as_str(), report::problem_text(p));
                 }
             }
             ExitCode::from(failure.exit)
@@ -470,8 +471,8 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             println!(
                 "wrote {}: {} {} ({}), {} files, {}",
                 dir.join(modelseal::MANIFEST_FILE).display(),
-                m.name,
-                m.version,
+                escape::field(&m.name),
+                escape::field(&m.version),
                 m.kind,
                 m.files.len(),
                 report::human_bytes(outcome.bytes)
@@ -479,15 +480,15 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
                 println!(
                     "from the model card: license {}, {} dataset(s), base model {}",
-                    card.license.as_deref().unwrap_or("(none)"),
+                    escape::field(card.license.as_deref().unwrap_or("(none)")),
                     card.datasets.len(),
-                    card.base_models.first().map_or("(none)", String::as_str)
+                    escape::field(card.base_models.first().map_or("(none)", String::as_str))
                 );
             }
             if !outcome.missing_for_level_2.is_empty() {
                 println!("still missing for level 2 (traced):");
                 for p in &outcome.missing_for_level_2 {
-                    println!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+                    println!("  {:<20} {}", p.kind.as_str(), report::problem_text(p));
                 }
             }
             println!(
@@ -501,13 +502,13 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             let outcome = release::update(&dir, jobs.get(), &bar)?;
             bar.finish();
             for path in &outcome.added {
-                println!("added    {path}");
+                println!("added    {}", escape::field(path));
             }
             for path in &outcome.changed {
-                println!("changed  {path}");
+                println!("changed  {}", escape::field(path));
             }
             for path in &outcome.removed {
-                println!("removed  {path}");
+                println!("removed  {}", escape::field(path));
             }
             if outcome.written {
                 println!(
@@ -532,13 +533,13 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key))
                 .map_err(Failure::input)?;
             for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
+                eprintln!("warning: {}", escape::field(warning));
             }
             let bar = bar("checking");
             let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
             bar.finish();
             for dropped in &outcome.dropped {
-                println!("dropped stale signature: {dropped}");
+                println!("dropped stale signature: {}", escape::field(dropped));
             }
             if outcome.replaced {
                 println!("replaced this key's earlier signature");
@@ -642,7 +643,11 @@ fn check(
             Err(e) => {
                 // Report it and go on: the other manifests still get checked.
                 bar.finish();
-                eprintln!("error: {}: {e}", dir.display());
+                eprintln!(
+                    "error: {}: {}",
+                    dir.display(),
+                    escape::block(&e.to_string())
+                );
                 errors += 1;
                 continue;
             }
@@ -664,7 +669,7 @@ fn check(
             println!("{}  {shown}", style.bad("FAILED"));
             for p in &outcome.problems {
                 let kind = style.note(&format!("{:<20}", p.kind.as_str()));
-                println!("  {kind} {}: {}", p.path, p.message);
+                println!("  {kind} {}", report::problem_text(p));
             }
             let has = |kind: ProblemKind| outcome.problems.iter().any(|p| p.kind == kind);
             let lfs = outcome
@@ -690,7 +695,11 @@ fn check(
         }
         if !output.quiet {
             for warning in &outcome.warnings {
-                println!("{}: {shown}: {warning}", style.note("warning"));
+                println!(
+                    "{}: {shown}: {}",
+                    style.note("warning"),
+                    escape::field(warning)
+                );
             }
         }
     }
@@ -774,7 +783,7 @@ fn record(command: TraceCommand) -> Result<Outcome, Failure> {
     } else {
         println!("still missing for level 2 (traced):");
         for p in &outcome.remaining {
-            println!("  {:<20} {}: {}", p.kind.as_str(), p.path, p.message);
+            println!("  {:<20} {}", p.kind.as_str(), report::problem_text(p));
         }
     }
     Ok(Outcome::Done)

@@ -361,6 +361,9 @@ fn hash_unit(
     // have moved under us: the same inode (same device and inode number)
     // with the same size, mtime and ctime has not been written, and a rename
     // over the name would show another inode.
+    if let Some(blob) = &request.source {
+        link_still_names(root, request, blob)?;
+    }
     match std::fs::symlink_metadata(&full) {
         Ok(meta) if meta.is_file() && FileStamp::from_metadata(&meta) == before => Ok(output),
         Ok(meta) if meta.is_file() && FileStamp::from_metadata(&meta).ino == before.ino => Err(
@@ -371,6 +374,22 @@ fn hash_unit(
         )),
         Err(err) => Err(ReadFault::Changed(format!(
             "it vanished during the read ({err})"
+        ))),
+    }
+}
+
+/// A Hub cache link is read through the blob it named at listing time; the
+/// link itself must still name that blob once the bytes are read, or the
+/// snapshot now serves other bytes than the ones hashed.
+fn link_still_names(root: &Path, request: &HashRequest, blob: &Path) -> Result<(), ReadFault> {
+    match std::fs::canonicalize(root.join(&request.path)) {
+        Ok(target) if target == blob => Ok(()),
+        Ok(target) => Err(ReadFault::Changed(format!(
+            "its link was pointed at {} during the read",
+            target.display()
+        ))),
+        Err(err) => Err(ReadFault::Changed(format!(
+            "its link no longer resolves ({err})"
         ))),
     }
 }

@@ -16,6 +16,8 @@ pub mod cache;
 pub mod card;
 pub mod check;
 pub mod digest;
+pub mod escape;
+pub mod intact;
 pub mod keys;
 pub mod lfs;
 pub mod lineage;

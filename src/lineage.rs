@@ -3,9 +3,10 @@
 
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::short_keyid;
-use crate::trace::{FileRef, UpstreamOutcome};
-use crate::verify::{Report, SignatureStatus};
-use std::collections::BTreeSet;
+use crate::trace::{DatasetView, FileRef, UpstreamOutcome};
+use crate::trust::SignatureStatus;
+use crate::verify::Report;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// How a node fared.
@@ -39,46 +40,88 @@ fn short(d: &Option<crate::digest::Sha256Digest>) -> String {
         .unwrap_or_else(|| "not listed".into())
 }
 
-fn problems_for<'a>(report: &'a Report, path: &str) -> Vec<&'a Problem> {
-    report.problems.iter().filter(|p| p.path == path).collect()
+/// The report's problems, upstreams and datasets, looked up by path or id.
+struct Index<'a> {
+    report: &'a Report,
+    problems: HashMap<&'a str, Vec<&'a Problem>>,
+    upstreams: HashMap<&'a str, Vec<&'a UpstreamOutcome>>,
+    datasets: HashMap<&'a str, &'a DatasetView>,
+    outputs: HashMap<&'a str, &'a FileRef>,
 }
 
-fn file_mark(report: &Report, file: &FileRef) -> Mark {
-    let found = problems_for(report, &file.path);
+impl<'a> Index<'a> {
+    fn new(report: &'a Report) -> Self {
+        let mut problems: HashMap<&str, Vec<&Problem>> = HashMap::new();
+        for p in &report.problems {
+            problems.entry(p.path.as_str()).or_default().push(p);
+        }
+        let mut upstreams: HashMap<&str, Vec<&UpstreamOutcome>> = HashMap::new();
+        for up in &report.lineage.upstreams {
+            upstreams.entry(up.path.as_str()).or_default().push(up);
+        }
+        let mut datasets = HashMap::new();
+        for d in &report.lineage.datasets {
+            datasets.entry(d.id.as_str()).or_insert(d);
+        }
+        let mut outputs = HashMap::new();
+        for o in report.lineage.trainings.iter().flat_map(|t| &t.outputs) {
+            outputs.entry(o.path.as_str()).or_insert(o);
+        }
+        Index {
+            report,
+            problems,
+            upstreams,
+            datasets,
+            outputs,
+        }
+    }
+
+    fn problems_at(&self, path: &str) -> &[&'a Problem] {
+        self.problems.get(path).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn kinds_of(problems: &[&Problem]) -> String {
+    let kinds: BTreeSet<&str> = problems.iter().map(|p| p.kind.as_str()).collect();
+    kinds.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+fn file_mark(ix: &Index<'_>, file: &FileRef) -> Mark {
+    let found = ix.problems_at(&file.path);
     if file.sha256.is_none() {
         return Mark::Bad("not a listed file".into());
     }
     if found.is_empty() {
         Mark::Ok(format!("{} verified", short(&file.sha256)))
     } else {
-        let kinds: BTreeSet<&str> = found.iter().map(|p| p.kind.as_str()).collect();
-        Mark::Bad(kinds.into_iter().collect::<Vec<_>>().join(", "))
+        Mark::Bad(kinds_of(found))
     }
 }
 
-fn upstream_mark(report: &Report, path: &str) -> Mark {
-    let Some(up) = report.lineage.upstreams.iter().find(|u| u.path == path) else {
-        return if report.lineage.chained.is_none() {
+/// An upstream manifest is shown as chained only when every reference to it
+/// holds and no problem names it: a second reference with a wrong name or
+/// digest fails the node.
+fn upstream_mark(ix: &Index<'_>, path: &str) -> Mark {
+    let outcomes = ix.upstreams.get(path).map_or(&[][..], Vec::as_slice);
+    let Some(first) = outcomes.first() else {
+        return if ix.report.lineage.chained.is_none() {
             Mark::Unchecked("signatures not checked; pass --key or --trust".into())
         } else {
             Mark::Bad("not followed".into())
         };
     };
-    let signers = signers(up);
-    if up.chained {
+    let signers = signers(first);
+    let problems = ix.problems_at(path);
+    if outcomes.iter().all(|u| u.chained) && problems.is_empty() {
         Mark::Ok(format!(
             "{}, signed by {signers}, chained",
-            short(&up.sha256)
+            short(&first.sha256)
         ))
     } else {
-        let kinds: BTreeSet<&str> = problems_for(report, path)
-            .iter()
-            .map(|p| p.kind.as_str())
-            .collect();
-        let why = if kinds.is_empty() {
+        let why = if problems.is_empty() {
             "not chained".to_string()
         } else {
-            kinds.into_iter().collect::<Vec<_>>().join(", ")
+            kinds_of(problems)
         };
         Mark::Bad(format!("{why}; signed by {signers}"))
     }
@@ -89,7 +132,7 @@ fn signers(up: &UpstreamOutcome) -> String {
         .signatures
         .iter()
         .filter(|s| s.status == SignatureStatus::Valid)
-        .map(|s| s.signer.clone().unwrap_or_else(|| short_keyid(&s.keyid)))
+        .map(|s| s.key_name.clone().unwrap_or_else(|| short_keyid(&s.keyid)))
         .collect();
     if valid.is_empty() {
         "no trusted key".into()
@@ -98,22 +141,16 @@ fn signers(up: &UpstreamOutcome) -> String {
     }
 }
 
-fn weights_mark(report: &Report, path: &str) -> Mark {
-    let untraced = report
-        .problems
+fn weights_mark(ix: &Index<'_>, path: &str) -> Mark {
+    let untraced = ix
+        .problems_at(path)
         .iter()
-        .any(|p| p.path == path && p.kind == ProblemKind::UntracedWeights);
+        .any(|p| p.kind == ProblemKind::UntracedWeights);
     let file = FileRef {
         path: path.into(),
-        sha256: report
-            .lineage
-            .trainings
-            .iter()
-            .flat_map(|t| &t.outputs)
-            .find(|o| o.path == path)
-            .and_then(|o| o.sha256),
+        sha256: ix.outputs.get(path).and_then(|o| o.sha256),
     };
-    match (file_mark(report, &file), untraced) {
+    match (file_mark(ix, &file), untraced) {
         (Mark::Ok(s), false) => Mark::Ok(s),
         (Mark::Ok(_), true) => Mark::Bad("untraced_weights".into()),
         (m, _) => m,
@@ -122,6 +159,7 @@ fn weights_mark(report: &Report, path: &str) -> Mark {
 
 /// The lineage as a text tree.
 pub fn to_text(report: &Report) -> String {
+    let ix = Index::new(report);
     let mut out = String::new();
     let l = &report.lineage;
     let verdict = |v: Option<bool>| match v {
@@ -151,22 +189,18 @@ pub fn to_text(report: &Report) -> String {
         let mut lines: Vec<(String, Vec<String>)> = Vec::new();
         for o in &t.outputs {
             lines.push((
-                format!(
-                    "output {}  {}",
-                    o.path,
-                    weights_mark(report, &o.path).text()
-                ),
+                format!("output {}  {}", o.path, weights_mark(&ix, &o.path).text()),
                 vec![],
             ));
         }
         for c in &t.configs {
             lines.push((
-                format!("config {}  {}", c.path, file_mark(report, c).text()),
+                format!("config {}  {}", c.path, file_mark(&ix, c).text()),
                 vec![],
             ));
         }
         for id in &t.datasets {
-            match l.datasets.iter().find(|d| &d.id == id) {
+            match ix.datasets.get(id.as_str()) {
                 None => lines.push((
                     format!("dataset {id}  [FAIL: no [[dataset]] with this id]"),
                     vec![],
@@ -175,7 +209,7 @@ pub fn to_text(report: &Report) -> String {
                     let mut children: Vec<String> = d
                         .files
                         .iter()
-                        .map(|f| format!("file {}  {}", f.path, file_mark(report, f).text()))
+                        .map(|f| format!("file {}  {}", f.path, file_mark(&ix, f).text()))
                         .collect();
                     if let Some(sha) = d.sha256 {
                         children.push(format!("published sha256 {sha}"));
@@ -184,9 +218,9 @@ pub fn to_text(report: &Report) -> String {
                         children.push(format!(
                             "manifest {}  {}",
                             m.path,
-                            upstream_mark(report, &m.path).text()
+                            upstream_mark(&ix, &m.path).text()
                         ));
-                        children.extend(nested_upstreams(report, &m.path, 1));
+                        children.extend(nested_upstreams(&ix, &m.path, 1));
                     }
                     let name = d
                         .name
@@ -208,8 +242,8 @@ pub fn to_text(report: &Report) -> String {
             }
             match &b.manifest {
                 Some(m) => {
-                    children.push(format!("manifest {m}  {}", upstream_mark(report, m).text()));
-                    children.extend(nested_upstreams(report, m, 1));
+                    children.push(format!("manifest {m}  {}", upstream_mark(&ix, m).text()));
+                    children.extend(nested_upstreams(&ix, m, 1));
                 }
                 None => children.push("manifest  [none: level 3 needs one]".into()),
             }
@@ -237,16 +271,18 @@ pub fn to_text(report: &Report) -> String {
     for p in &untraced {
         let _ = writeln!(out, "untraced: {}: {}", p.path, p.message);
     }
-    out
+    // The tree is laid out here, but names and paths in it are attacker text.
+    crate::escape::block(&out).into_owned()
 }
 
 /// Lines for the upstream manifests that `origin` refers to, recursively.
-fn nested_upstreams(report: &Report, origin: &str, depth: usize) -> Vec<String> {
+fn nested_upstreams(ix: &Index<'_>, origin: &str, depth: usize) -> Vec<String> {
     if depth > 16 {
         return Vec::new();
     }
     let mut lines = Vec::new();
-    for up in report
+    for up in ix
+        .report
         .lineage
         .upstreams
         .iter()
@@ -258,21 +294,23 @@ fn nested_upstreams(report: &Report, origin: &str, depth: usize) -> Vec<String> 
             up.role.replace('_', " "),
             up.name,
             up.path,
-            upstream_mark(report, &up.path).text()
+            upstream_mark(ix, &up.path).text()
         ));
-        lines.extend(nested_upstreams(report, &up.path, depth + 1));
+        lines.extend(nested_upstreams(ix, &up.path, depth + 1));
     }
     lines
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    crate::escape::block(s)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
 /// The lineage as a Graphviz digraph (`dot -Tsvg`).
 pub fn to_dot(report: &Report) -> String {
+    let ix = Index::new(report);
     let mut out = String::from(
         "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
     );
@@ -305,8 +343,10 @@ pub fn to_dot(report: &Report) -> String {
     );
     for t in &l.trainings {
         let tid = format!("training:{}", t.id);
-        let traced = !report.problems.iter().any(|p| {
-            p.kind == ProblemKind::UntracedWeights && t.outputs.iter().any(|o| o.path == p.path)
+        let traced = !t.outputs.iter().any(|o| {
+            ix.problems_at(&o.path)
+                .iter()
+                .any(|p| p.kind == ProblemKind::UntracedWeights)
         });
         let tmark = match l.traced {
             None => Mark::Unchecked("lineage".into()),
@@ -316,13 +356,13 @@ pub fn to_dot(report: &Report) -> String {
         node(&tid, &format!("training {}", t.id), "ellipse", &tmark);
         for o in &t.outputs {
             let id = format!("file:{}", o.path);
-            node(&id, &o.path, "box", &weights_mark(report, &o.path));
+            node(&id, &o.path, "box", &weights_mark(&ix, &o.path));
             edges.push((tid.clone(), id.clone(), "produced"));
             edges.push((id, model_id.clone(), "part of"));
         }
         for c in &t.configs {
             let id = format!("file:{}", c.path);
-            node(&id, &c.path, "note", &file_mark(report, c));
+            node(&id, &c.path, "note", &file_mark(&ix, c));
             edges.push((id, tid.clone(), "config"));
         }
         for ds in &t.datasets {
@@ -341,7 +381,7 @@ pub fn to_dot(report: &Report) -> String {
         if let Some(b) = &t.base_model {
             let id = format!("base:{}", b.name);
             let mark = match &b.manifest {
-                Some(m) => upstream_mark(report, m),
+                Some(m) => upstream_mark(&ix, m),
                 None => Mark::Bad("no manifest".into()),
             };
             node(&id, &format!("base model {}", b.name), "box3d", &mark);
@@ -351,7 +391,7 @@ pub fn to_dot(report: &Report) -> String {
     for d in &l.datasets {
         let id = format!("dataset:{}", d.id);
         let mark = match &d.manifest {
-            Some(m) => upstream_mark(report, &m.path),
+            Some(m) => upstream_mark(&ix, &m.path),
             None if !d.files.is_empty() || d.sha256.is_some() => {
                 Mark::Ok("files or digest recorded".into())
             }
@@ -364,8 +404,24 @@ pub fn to_dot(report: &Report) -> String {
         node(&id, &label, "cylinder", &mark);
         for f in &d.files {
             let fid = format!("file:{}", f.path);
-            node(&fid, &f.path, "box", &file_mark(report, f));
+            node(&fid, &f.path, "box", &file_mark(&ix, f));
             edges.push((fid, id.clone(), "holds"));
+        }
+    }
+    // Which node of this model each of its own upstream manifests belongs to.
+    let mut root_targets: HashMap<(&str, &str), String> = HashMap::new();
+    for b in l.trainings.iter().filter_map(|t| t.base_model.as_ref()) {
+        if let Some(m) = &b.manifest {
+            root_targets
+                .entry(("base_model", m.as_str()))
+                .or_insert_with(|| format!("base:{}", b.name));
+        }
+    }
+    for d in &l.datasets {
+        if let Some(m) = &d.manifest {
+            root_targets
+                .entry(("dataset", m.path.as_str()))
+                .or_insert_with(|| format!("dataset:{}", d.id));
         }
     }
     for up in &l.upstreams {
@@ -374,22 +430,10 @@ pub fn to_dot(report: &Report) -> String {
             &id,
             &format!("{} manifest\n{}", up.role.replace('_', " "), up.path),
             "folder",
-            &upstream_mark(report, &up.path),
+            &upstream_mark(&ix, &up.path),
         );
         let target = if up.referenced_by == crate::MANIFEST_FILE {
-            match up.role {
-                "base_model" => l
-                    .trainings
-                    .iter()
-                    .filter_map(|t| t.base_model.as_ref())
-                    .find(|b| b.manifest.as_deref() == Some(up.path.as_str()))
-                    .map(|b| format!("base:{}", b.name)),
-                _ => l
-                    .datasets
-                    .iter()
-                    .find(|d| d.manifest.as_ref().is_some_and(|m| m.path == up.path))
-                    .map(|d| format!("dataset:{}", d.id)),
-            }
+            root_targets.get(&(up.role, up.path.as_str())).cloned()
         } else {
             Some(format!("manifest:{}", up.referenced_by))
         };

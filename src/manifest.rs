@@ -8,7 +8,7 @@
 use crate::digest::{Sha256Digest, shard_count};
 use crate::source::{self, SourceError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use toml::Spanned;
@@ -447,9 +447,19 @@ impl Manifest {
         )
     }
 
-    /// The entry for `path`, if listed.
+    /// The entry for `path`, if listed. A linear scan: for more than one
+    /// lookup, build [`Manifest::file_index`] once.
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Every listed file by path; where a path is listed twice, its first entry.
+    pub fn file_index(&self) -> HashMap<&str, &FileEntry> {
+        let mut index = HashMap::with_capacity(self.files.len());
+        for file in &self.files {
+            index.entry(file.path.as_str()).or_insert(file);
+        }
+        index
     }
 }
 

@@ -9,7 +9,6 @@ use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureEntry, SignatureFile};
 use crate::source::SourceError;
 use crate::trace;
-use crate::verify;
 use crate::walk::{self, EntryKind, Listing, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ed25519_dalek::SigningKey;
@@ -265,7 +264,7 @@ fn hash_directory(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<(String, u64, FileDigests)>, ReleaseError> {
-    let matcher = walk::ignore_matcher(dir, ignore)?;
+    let matcher = walk::ignore_matcher(ignore)?;
     let mut listing = walk::list(dir)?;
     listing.apply_ignore(&matcher);
     let requests = sealable_files(listing, shard_size)?;
@@ -431,6 +430,7 @@ pub fn update(
             outcome.removed.push(entry.path.clone());
         }
     }
+    let listed = manifest.file_index();
     for table in tables.iter_mut() {
         let path = table
             .get("path")
@@ -440,7 +440,7 @@ pub fn update(
         let Some((size, digests)) = fresh.get(&path) else {
             continue;
         };
-        let old = manifest.file(&path);
+        let old = listed.get(path.as_str());
         let same = old.is_some_and(|e| {
             e.size == *size && Some(e.sha256) == digests.whole && e.shards == digests.shards
         });
@@ -533,7 +533,7 @@ pub fn sign(
     let (manifest, manifest_bytes) = Manifest::load(&dir.join(MANIFEST_FILE))?;
     let sig_path = dir.join(SIGNATURE_FILE);
     let mut existing = SignatureFile::load(&sig_path)?;
-    let (problems, _) = verify::check_files(dir, &manifest, jobs, progress)?;
+    let (problems, _) = crate::intact::check_files(dir, &manifest, jobs, progress)?;
     if !problems.is_empty() {
         return Err(ReleaseError::Mismatch(problems));
     }

@@ -1,8 +1,10 @@
 //! Rendering a verification [`Report`] for people (text) and machines (JSON).
 
+use crate::escape;
 use crate::problem::{Problem, ProblemKind};
 use crate::trace::Lineage;
-use crate::verify::{LEVEL_NAMES, ModelSummary, Report, SignatureOutcome, SignatureStatus};
+use crate::trust::{SignatureOutcome, SignatureStatus};
+use crate::verify::{LEVEL_NAMES, ModelSummary, Report};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -29,6 +31,8 @@ struct JsonFiles {
     bytes: u64,
     /// Git LFS pointers accepted in place of content (`--lfs-pointers`).
     lfs_pointers: u64,
+    /// Listed files whose contents were not read: the signatures did not hold.
+    unread: u64,
 }
 
 /// The report as the contract's JSON object (one line).
@@ -44,6 +48,7 @@ pub fn to_json(report: &Report) -> String {
             checked: report.files.checked,
             bytes: report.files.bytes,
             lfs_pointers: report.files.lfs_pointers,
+            unread: report.files.unread,
         },
         signatures: &report.signatures,
         problems: &report.problems,
@@ -122,20 +127,34 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     if quiet {
         for p in &report.problems {
             let kind = style.note(&format!("{:<20}", p.kind.as_str()));
-            let _ = writeln!(out, "{kind} {}: {}", p.path, p.message);
+            let _ = writeln!(out, "{kind} {}", problem_text(p));
         }
         if !report.ok() {
             let _ = writeln!(out, "{}", style.bad("FAILED"));
         }
         return out;
     }
-    let _ = writeln!(out, "{} {} ({})", m.name, m.version, m.kind);
+    let _ = writeln!(
+        out,
+        "{} {} ({})",
+        escape::field(&m.name),
+        escape::field(&m.version),
+        m.kind
+    );
     let _ = writeln!(
         out,
         "  files:      {} checked, {}",
         report.files.checked,
         human_bytes(report.files.bytes)
     );
+    if report.files.unread > 0 {
+        let _ = writeln!(
+            out,
+            "  {}  {} listed file(s) not read: the signatures do not hold, so the listed sizes are unproven; only names, types and sizes were compared",
+            style.note("note:"),
+            report.files.unread
+        );
+    }
     if report.files.lfs_pointers > 0 {
         let _ = writeln!(
             out,
@@ -157,10 +176,10 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             SignatureStatus::Expired => "expired",
             SignatureStatus::Revoked => "revoked",
         };
-        let who = sig.signer.as_deref().unwrap_or("(no signer name)");
         let _ = writeln!(
             out,
-            "  signature:  {status:<9} {who} (keyid {})",
+            "  signature:  {status:<9} {} (keyid {})",
+            signer_text(sig),
             crate::signature::short_keyid(&sig.keyid)
         );
     }
@@ -183,7 +202,7 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         let _ = writeln!(out, "\n{} problem(s):", report.problems.len());
         for p in &report.problems {
             let kind = style.note(&format!("{:<20}", p.kind.as_str()));
-            let _ = writeln!(out, "  {kind} {}: {}", p.path, p.message);
+            let _ = writeln!(out, "  {kind} {}", problem_text(p));
         }
         out.push('\n');
     }
@@ -202,6 +221,23 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         );
     }
     out
+}
+
+/// A problem's path and message, safe to print.
+pub fn problem_text(p: &Problem) -> String {
+    format!("{}: {}", escape::field(&p.path), escape::field(&p.message))
+}
+
+/// Who signed, as far as it is known: the trust policy's name for the key,
+/// else the entry's own `signer`, marked as what it is, a claim nobody signed.
+fn signer_text(sig: &SignatureOutcome) -> String {
+    match (&sig.key_name, &sig.signer) {
+        (Some(name), _) => escape::field(name).into_owned(),
+        (None, Some(claimed)) => {
+            format!("\"{}\" (self-declared, unverified)", escape::field(claimed))
+        }
+        (None, None) => "(key not in the trust policy)".into(),
+    }
 }
 
 /// One sentence per problem kind, for SARIF rule descriptions.
@@ -304,7 +340,7 @@ pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
                 "ruleId": p.kind.as_str(),
                 "ruleIndex": ALL_KINDS.iter().position(|k| *k == p.kind).unwrap_or(0),
                 "level": "error",
-                "message": {"text": format!("{}: {}", p.path, p.message)},
+                "message": {"text": problem_text(p)},
                 "locations": [{
                     "physicalLocation": {"artifactLocation": location(&p.path)}
                 }],

@@ -10,15 +10,15 @@
 use crate::digest::Sha256Digest;
 use crate::manifest::{self, Kind, Manifest, Role};
 use crate::problem::{Problem, ProblemKind};
-use crate::signature::SignatureFile;
+use crate::signature::{MAX_SIGNATURE_FILE_BYTES, SignatureFile};
 use crate::source;
 use crate::timestamp::Timestamp;
 use crate::trust::TrustPolicy;
-use crate::verify::{SignatureOutcome, check_signatures};
+use crate::trust::{SignatureOutcome, check_signatures};
 use crate::walk;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// How many upstream links level 3 follows before giving up.
@@ -28,9 +28,9 @@ pub const MAX_CHAIN_DEPTH: usize = 64;
 /// reference resolves. Returns the problems found.
 pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
     let roles: HashMap<&str, Role> = manifest
-        .files
-        .iter()
-        .map(|f| (f.path.as_str(), f.role))
+        .file_index()
+        .into_iter()
+        .map(|(path, f)| (path, f.role))
         .collect();
     let datasets: HashMap<&str, &manifest::Dataset> = manifest
         .datasets
@@ -103,12 +103,29 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
         }
     }
 
+    let mut runs_by_output: HashMap<&str, Vec<&manifest::Training>> = HashMap::new();
+    for t in &manifest.trainings {
+        for output in &t.outputs {
+            let runs = runs_by_output.entry(output.as_str()).or_default();
+            // A run that lists an output twice still counts once.
+            if runs.last().is_none_or(|last| !std::ptr::eq(*last, t)) {
+                runs.push(t);
+            }
+        }
+    }
+    // What each run lacks, worked out once per run however many outputs it has.
+    let gaps_of: HashMap<*const manifest::Training, Vec<String>> = manifest
+        .trainings
+        .iter()
+        .map(|t| (t as *const _, training_gaps(t, &roles, &datasets)))
+        .collect();
+    let mut weights = 0usize;
     for file in manifest.files.iter().filter(|f| f.role == Role::Weights) {
-        let runs: Vec<_> = manifest
-            .trainings
-            .iter()
-            .filter(|t| t.outputs.contains(&file.path))
-            .collect();
+        weights += 1;
+        let runs = runs_by_output
+            .get(file.path.as_str())
+            .cloned()
+            .unwrap_or_default();
         if runs.is_empty() {
             problems.push(Problem::new(
                 ProblemKind::UntracedWeights,
@@ -119,9 +136,10 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
         }
         let gaps: Vec<String> = runs
             .iter()
-            .map(|t| (t, training_gaps(t, &roles, &datasets)))
-            .filter(|(_, gaps)| !gaps.is_empty())
-            .map(|(t, gaps)| format!("training '{}' {}", t.id, gaps.join(", ")))
+            .filter_map(|t| {
+                let gaps = gaps_of.get(&(*t as *const _))?;
+                (!gaps.is_empty()).then(|| format!("training '{}' {}", t.id, gaps.join(", ")))
+            })
             .collect();
         if gaps.len() == runs.len() {
             problems.push(Problem::new(
@@ -130,6 +148,15 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
                 format!("its lineage is incomplete: {}", gaps.join("; ")),
             ));
         }
+    }
+    // A model with nothing marked as weights has nothing traced: level 2
+    // must not hold for it by default.
+    if manifest.kind == Kind::Model && weights == 0 {
+        problems.push(Problem::new(
+            ProblemKind::UntracedWeights,
+            MANIFEST_FILE,
+            "the manifest lists no file with role 'weights', so no lineage is traced (set role = \"weights\" on the weights files)",
+        ));
     }
     problems
 }
@@ -148,18 +175,46 @@ fn training_gaps(
     {
         gaps.push("names no config file that the manifest lists with role 'config'".into());
     }
-    let usable = t.datasets.iter().any(|id| {
-        datasets
-            .get(id.as_str())
-            .is_some_and(|d| !d.files.is_empty() || d.sha256.is_some())
-    });
-    if !usable {
-        gaps.push("names no dataset with `files` or `sha256`".into());
+    if t.datasets.is_empty() {
+        gaps.push("names no dataset".into());
+    }
+    // Every dataset a run names must be pinned: one pinned dataset among
+    // twenty does not trace the other nineteen.
+    let unpinned: Vec<&str> = t
+        .datasets
+        .iter()
+        .filter(|id| {
+            datasets
+                .get(id.as_str())
+                .is_some_and(|d| d.files.is_empty() && d.sha256.is_none())
+        })
+        .map(String::as_str)
+        .collect();
+    if !unpinned.is_empty() {
+        gaps.push(format!(
+            "names {} dataset(s) with neither `files` nor `sha256`: {}",
+            unpinned.len(),
+            abbreviated(&unpinned, 10)
+        ));
     }
     if t.code.is_none() {
         gaps.push("names no code commit".into());
     }
     gaps
+}
+
+/// Up to `most` items joined with ", ", then how many more there are.
+fn abbreviated(items: &[&str], most: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(most)
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > most {
+        text.push_str(&format!(" and {} more", items.len() - most));
+    }
+    text
 }
 
 /// One upstream manifest met while checking the chain.
@@ -240,96 +295,366 @@ fn references(m: &Manifest) -> Vec<Reference<'_>> {
     refs
 }
 
+/// The most bytes of upstream manifests and their signature files that one
+/// level 3 check reads, in all: a chain that names one large manifest through
+/// many paths cannot multiply what is read and parsed.
+pub const MAX_UPSTREAM_BYTES: u64 = 4 * manifest::MAX_MANIFEST_BYTES;
+
 /// Level 3: follows every base model and dataset to its signed manifest,
 /// recursively, detecting cycles. Manifest paths found in upstream manifests
 /// resolve against this model directory, where they must be listed files.
+/// Each distinct manifest (by digest) is read and parsed once.
 pub fn check_chain(ctx: &ChainContext<'_>) -> ChainReport {
-    let mut report = ChainReport::default();
-    let mut done: BTreeMap<String, Checked> = BTreeMap::new();
-    let mut stack = vec![MANIFEST_FILE.to_string()];
-    chain_from(
+    let mut walk = ChainWalk {
         ctx,
-        ctx.root,
-        MANIFEST_FILE,
-        &mut stack,
-        &mut done,
-        &mut report,
-    );
-    report
+        listed: ctx.root.file_index(),
+        done: HashMap::new(),
+        by_digest: HashMap::new(),
+        stack: vec![MANIFEST_FILE.to_string()],
+        budget: MAX_UPSTREAM_BYTES,
+        over_budget: false,
+        report: ChainReport::default(),
+    };
+    walk.chain_from(ctx.root, MANIFEST_FILE);
+    walk.report
 }
 
-fn chain_from(
-    ctx: &ChainContext<'_>,
-    manifest: &Manifest,
-    origin: &str,
-    stack: &mut Vec<String>,
-    done: &mut BTreeMap<String, Checked>,
-    report: &mut ChainReport,
-) -> bool {
-    let mut all_chained = true;
-    for reference in references(manifest) {
-        let in_origin = if origin == MANIFEST_FILE {
-            String::new()
+/// The state of one level 3 walk.
+struct ChainWalk<'a> {
+    ctx: &'a ChainContext<'a>,
+    /// The root manifest's files: every upstream file must be one.
+    listed: HashMap<&'a str, &'a manifest::FileEntry>,
+    /// Upstream paths already followed.
+    done: HashMap<String, Checked>,
+    /// Upstream manifests already parsed, by digest; `None` while its own
+    /// chain is being followed (meeting it then is a cycle).
+    by_digest: HashMap<Sha256Digest, Option<Parsed>>,
+    /// The paths being followed, root first.
+    stack: Vec<String>,
+    /// Bytes left to read under [`MAX_UPSTREAM_BYTES`].
+    budget: u64,
+    /// Whether the budget ran out (reported once).
+    over_budget: bool,
+    report: ChainReport,
+}
+
+/// One distinct upstream manifest, parsed.
+#[derive(Clone)]
+struct Parsed {
+    bytes: std::sync::Arc<Vec<u8>>,
+    /// Its kind and name, or why it does not parse.
+    identity: Result<(Kind, String), String>,
+    /// Whether everything it refers to is chained.
+    above: bool,
+}
+
+impl<'a> ChainWalk<'a> {
+    fn chain_from(&mut self, manifest: &Manifest, origin: &str) -> bool {
+        let mut all_chained = true;
+        let mut unsigned = Vec::new();
+        for reference in references(manifest) {
+            let Some(path) = reference.manifest else {
+                unsigned.push(reference.label);
+                all_chained = false;
+                continue;
+            };
+            all_chained &= self.follow(&reference, path, origin);
+        }
+        if !unsigned.is_empty() {
+            self.report_unsigned(origin, &unsigned);
+        }
+        all_chained
+    }
+
+    /// References without a manifest: one problem each in this model's own
+    /// manifest; one for all of them in an upstream manifest, so that a
+    /// hostile upstream cannot multiply the problems kept.
+    fn report_unsigned(&mut self, origin: &str, labels: &[String]) {
+        let fix = "add its signed provenance.toml under upstream/ and record it (`manifest = \"upstream/NAME.provenance.toml\"`)";
+        if origin == MANIFEST_FILE {
+            for label in labels {
+                self.report.problems.push(Problem::new(
+                    ProblemKind::UpstreamUnsigned,
+                    origin,
+                    format!("{label} names no manifest: {fix}"),
+                ));
+            }
         } else {
-            format!(" (in upstream manifest {origin})")
-        };
-        let Some(path) = reference.manifest else {
-            report.problems.push(Problem::new(
+            let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+            self.report.problems.push(Problem::new(
                 ProblemKind::UpstreamUnsigned,
                 origin,
                 format!(
-                    "{}{in_origin} names no manifest: add its signed provenance.toml under upstream/ and record it (`manifest = \"upstream/NAME.provenance.toml\"`)",
-                    reference.label
+                    "in upstream manifest {origin}, {} reference(s) name no manifest: {}",
+                    labels.len(),
+                    abbreviated(&names, 10)
                 ),
             ));
-            all_chained = false;
-            continue;
-        };
+        }
+    }
+
+    fn follow(&mut self, reference: &Reference<'_>, path: &str, origin: &str) -> bool {
         // Each link is a stack frame: a hostile chain of thousands of
         // manifests must end in a problem, not a stack overflow.
-        if stack.len() > MAX_CHAIN_DEPTH {
-            report.problems.push(Problem::new(
+        if self.stack.len() > MAX_CHAIN_DEPTH {
+            self.problem(
                 ProblemKind::DanglingReference,
                 path,
                 format!("the lineage chain is deeper than {MAX_CHAIN_DEPTH} upstream manifests; it was not followed further"),
-            ));
-            all_chained = false;
-            continue;
+            );
+            return false;
         }
-        if stack.iter().any(|p| p == path) {
-            let mut cycle = stack.clone();
+        if self.stack.iter().any(|p| p == path) {
+            let mut cycle = self.stack.clone();
             cycle.push(path.to_string());
-            report.problems.push(Problem::new(
+            self.problem(
                 ProblemKind::DanglingReference,
                 path,
                 format!("lineage cycle: {}", cycle.join(" -> ")),
-            ));
-            all_chained = false;
-            continue;
+            );
+            return false;
         }
-        let chained = match done.get(path).cloned() {
+        match self.done.get(path).cloned() {
             // Met before: its signatures and chain stand, but this reference's
-            // own expectations (digest, name, kind) are checked again.
+            // own expectations (digest, name, kind) are checked again, and a
+            // failing one is shown as its own upstream entry.
             Some(checked) => {
-                let digest_ok = checked
-                    .digest
-                    .is_some_and(|d| check_expectations(&reference, path, d, origin, report));
-                let identity_ok = match &checked.identity {
-                    Some((kind, name)) => check_identity(&reference, path, *kind, name, report),
+                let mut ok = checked.chained;
+                ok &= checked.digest.is_some_and(|d| {
+                    check_expectations(reference, path, d, origin, &mut self.report)
+                });
+                ok &= match &checked.identity {
+                    Some((kind, name)) => {
+                        check_identity(reference, path, *kind, name, &mut self.report)
+                    }
                     None => false,
                 };
-                digest_ok && identity_ok && checked.chained
+                if !ok || origin != checked.referenced_by {
+                    self.report.upstreams.push(UpstreamOutcome {
+                        path: path.to_string(),
+                        role: reference.role,
+                        name: checked.identity.map(|(_, n)| n).unwrap_or_default(),
+                        sha256: checked.digest,
+                        signatures: checked.signatures,
+                        chained: ok,
+                        referenced_by: origin.to_string(),
+                    });
+                }
+                ok
             }
             None => {
-                let checked = check_upstream(ctx, &reference, path, origin, stack, done, report);
+                let checked = self.check_upstream(reference, path, origin);
                 let chained = checked.chained;
-                done.insert(path.to_string(), checked);
+                self.done.insert(path.to_string(), checked);
                 chained
             }
-        };
-        all_chained &= chained;
+        }
     }
-    all_chained
+
+    fn problem(&mut self, kind: ProblemKind, path: &str, message: String) {
+        self.report.problems.push(Problem::new(kind, path, message));
+    }
+
+    /// Takes `size` bytes from the read budget, or reports (once) that the
+    /// chain is too large to follow.
+    fn spend(&mut self, size: u64, path: &str) -> bool {
+        if size <= self.budget {
+            self.budget -= size;
+            return true;
+        }
+        if !self.over_budget {
+            self.over_budget = true;
+            self.problem(
+                ProblemKind::DanglingReference,
+                path,
+                format!(
+                    "the upstream manifests and signatures of this lineage exceed {} MiB in all; {path} and what follows were not read",
+                    MAX_UPSTREAM_BYTES >> 20
+                ),
+            );
+        }
+        false
+    }
+
+    /// The listed entry of an upstream file: the root listing pins its bytes.
+    fn pinned(&self, path: &str) -> Result<&'a manifest::FileEntry, String> {
+        walk::check_path(path).map_err(|r| format!("its path {r}"))?;
+        self.listed.get(path).copied().ok_or_else(|| {
+            "it is not a [[file]] of this model's manifest, so nothing pins its bytes".to_string()
+        })
+    }
+
+    /// Reads a pinned upstream file (within the budget), checking its bytes
+    /// against the digest the root manifest lists: read again after level 0
+    /// hashed it, so compared here too.
+    fn read_pinned(&mut self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let entry = self.pinned(path)?;
+        if entry.size > limit {
+            return Err(format!(
+                "it is {} bytes, more than the {limit} accepted",
+                entry.size
+            ));
+        }
+        if !self.spend(entry.size, path) {
+            return Err("the lineage's read budget is spent".into());
+        }
+        let bytes = source::read_bounded(&self.ctx.dir.join(path), limit, false)
+            .map_err(|e| e.to_string())?;
+        if Sha256Digest::of(&bytes) != entry.sha256 {
+            return Err("its bytes are not the ones this model's manifest lists".into());
+        }
+        Ok(bytes)
+    }
+
+    /// Parses an upstream manifest and follows its own chain, once per digest.
+    fn parse_once(&mut self, path: &str, digest: Sha256Digest) -> Result<Parsed, String> {
+        match self.by_digest.get(&digest) {
+            Some(Some(parsed)) => return Ok(parsed.clone()),
+            Some(None) => {
+                return Err(format!(
+                    "its content is a manifest already being followed (lineage cycle through {})",
+                    self.stack.join(" -> ")
+                ));
+            }
+            None => {}
+        }
+        let bytes = std::sync::Arc::new(self.read_pinned(path, manifest::MAX_MANIFEST_BYTES)?);
+        self.by_digest.insert(digest, None);
+        let (identity, above) = match Manifest::parse(Path::new(path), &bytes) {
+            Ok(parsed) => {
+                self.stack.push(path.to_string());
+                let above = self.chain_from(&parsed, path);
+                self.stack.pop();
+                (Ok((parsed.kind, parsed.name)), above)
+            }
+            Err(e) => (Err(e.to_string()), false),
+        };
+        let parsed = Parsed {
+            bytes,
+            identity,
+            above,
+        };
+        self.by_digest.insert(digest, Some(parsed.clone()));
+        Ok(parsed)
+    }
+
+    fn check_upstream(&mut self, reference: &Reference<'_>, path: &str, origin: &str) -> Checked {
+        let mut outcome = UpstreamOutcome {
+            path: path.to_string(),
+            role: reference.role,
+            name: reference.name.unwrap_or_default().to_string(),
+            sha256: None,
+            signatures: Vec::new(),
+            chained: false,
+            referenced_by: origin.to_string(),
+        };
+        let parsed = self
+            .pinned(path)
+            .map(|e| e.sha256)
+            .and_then(|digest| self.parse_once(path, digest).map(|p| (digest, p)));
+        let (digest, parsed) = match parsed {
+            Ok(found) => found,
+            Err(why) => {
+                self.problem(
+                    ProblemKind::DanglingReference,
+                    path,
+                    format!("{} names manifest '{path}', but {why}", reference.label),
+                );
+                self.report.upstreams.push(outcome.clone());
+                return Checked::failed(None, None, origin);
+            }
+        };
+        outcome.sha256 = Some(digest);
+        let mut ok = check_expectations(reference, path, digest, origin, &mut self.report);
+        let identity = match &parsed.identity {
+            Ok((kind, name)) => {
+                outcome.name = name.clone();
+                ok &= check_identity(reference, path, *kind, name, &mut self.report);
+                Some((*kind, name.clone()))
+            }
+            Err(e) => {
+                self.problem(
+                    ProblemKind::UpstreamMismatch,
+                    path,
+                    format!(
+                        "{} names a manifest that is not valid: {e}",
+                        reference.label
+                    ),
+                );
+                ok = false;
+                None
+            }
+        };
+        if identity.is_some() {
+            let (signatures, signed) = self.upstream_signatures(reference, path, &parsed.bytes);
+            outcome.signatures = signatures;
+            ok &= signed;
+        }
+        outcome.chained = ok && parsed.above;
+        self.report.upstreams.push(outcome.clone());
+        Checked {
+            chained: outcome.chained,
+            digest: Some(digest),
+            identity,
+            signatures: outcome.signatures,
+            referenced_by: origin.to_string(),
+        }
+    }
+
+    /// The signatures beside an upstream manifest, under the same policy.
+    fn upstream_signatures(
+        &mut self,
+        reference: &Reference<'_>,
+        path: &str,
+        bytes: &[u8],
+    ) -> (Vec<SignatureOutcome>, bool) {
+        let sig_path = signature_path_for(path);
+        let signatures = match self.read_signatures(&sig_path) {
+            Ok(s) => s,
+            Err(e) => {
+                self.problem(
+                    ProblemKind::UpstreamUnsigned,
+                    path,
+                    format!(
+                        "{}: its signatures in {sig_path} cannot be read: {e}",
+                        reference.label
+                    ),
+                );
+                return (Vec::new(), false);
+            }
+        };
+        let checked =
+            check_signatures(&signatures, &sig_path, bytes, self.ctx.policy, self.ctx.now);
+        if checked.problems.is_empty() {
+            return (checked.outcomes, true);
+        }
+        let why: Vec<String> = checked.problems.iter().map(|p| p.message.clone()).collect();
+        self.problem(
+            ProblemKind::UpstreamUnsigned,
+            path,
+            format!(
+                "{}: its signatures in {sig_path} do not meet the trust policy: {}",
+                reference.label,
+                why.join("; ")
+            ),
+        );
+        (checked.outcomes, false)
+    }
+
+    /// Reads an upstream `.sig` within the budget. It need not be listed (a
+    /// signature file is not part of what it signs), so its size is checked
+    /// on disk.
+    fn read_signatures(&mut self, sig_path: &str) -> Result<SignatureFile, String> {
+        walk::check_path(sig_path).map_err(|r| format!("its path {r}"))?;
+        let full = self.ctx.dir.join(sig_path);
+        let size = std::fs::symlink_metadata(&full)
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())?;
+        if !self.spend(size.min(MAX_SIGNATURE_FILE_BYTES), sig_path) {
+            return Err("the lineage's read budget is spent".into());
+        }
+        SignatureFile::load(&full).map_err(|e| e.to_string())
+    }
 }
 
 /// An upstream manifest already followed.
@@ -340,6 +665,26 @@ struct Checked {
     digest: Option<Sha256Digest>,
     /// Its kind and name, when it parsed.
     identity: Option<(Kind, String)>,
+    /// Its signatures under the policy.
+    signatures: Vec<SignatureOutcome>,
+    /// The manifest whose reference first reached it.
+    referenced_by: String,
+}
+
+impl Checked {
+    fn failed(
+        digest: Option<Sha256Digest>,
+        identity: Option<(Kind, String)>,
+        origin: &str,
+    ) -> Self {
+        Checked {
+            chained: false,
+            digest,
+            identity,
+            signatures: Vec::new(),
+            referenced_by: origin.to_string(),
+        }
+    }
 }
 
 /// Checks that an upstream manifest is what the reference expects: a model
@@ -379,22 +724,7 @@ fn check_identity(
     ok
 }
 
-/// Reads an upstream manifest's bytes, pinned by the model's own listing.
-fn read_pinned(ctx: &ChainContext<'_>, path: &str) -> Result<(Vec<u8>, Sha256Digest), String> {
-    walk::check_path(path).map_err(|r| format!("its path {r}"))?;
-    let entry = ctx.root.file(path).ok_or_else(|| {
-        "it is not a [[file]] of this model's manifest, so nothing pins its bytes".to_string()
-    })?;
-    let bytes = source::read_bounded(&ctx.dir.join(path), manifest::MAX_MANIFEST_BYTES, false)
-        .map_err(|e| e.to_string())?;
-    // Read again after level 0 hashed it: compare with the pinned digest here too.
-    if Sha256Digest::of(&bytes) != entry.sha256 {
-        return Err("its bytes are not the ones this model's manifest lists".into());
-    }
-    Ok((bytes, entry.sha256))
-}
-
-/// Checks the base model's recorded digest and name against what is there.
+/// Checks the base model's recorded digest against what is there.
 fn check_expectations(
     reference: &Reference<'_>,
     path: &str,
@@ -415,107 +745,6 @@ fn check_expectations(
             false
         }
         _ => true,
-    }
-}
-
-fn check_upstream(
-    ctx: &ChainContext<'_>,
-    reference: &Reference<'_>,
-    path: &str,
-    origin: &str,
-    stack: &mut Vec<String>,
-    done: &mut BTreeMap<String, Checked>,
-    report: &mut ChainReport,
-) -> Checked {
-    let mut outcome = UpstreamOutcome {
-        path: path.to_string(),
-        role: reference.role,
-        name: reference.name.unwrap_or_default().to_string(),
-        sha256: None,
-        signatures: Vec::new(),
-        chained: false,
-        referenced_by: origin.to_string(),
-    };
-    let (bytes, digest) = match read_pinned(ctx, path) {
-        Ok(read) => read,
-        Err(why) => {
-            report.problems.push(Problem::new(
-                ProblemKind::DanglingReference,
-                path,
-                format!("{} names manifest '{path}', but {why}", reference.label),
-            ));
-            report.upstreams.push(outcome);
-            return Checked {
-                chained: false,
-                digest: None,
-                identity: None,
-            };
-        }
-    };
-    outcome.sha256 = Some(digest);
-    let mut ok = check_expectations(reference, path, digest, origin, report);
-
-    let parsed = match Manifest::parse(Path::new(path), &bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            report.problems.push(Problem::new(
-                ProblemKind::UpstreamMismatch,
-                path,
-                format!(
-                    "{} names a manifest that is not valid: {e}",
-                    reference.label
-                ),
-            ));
-            report.upstreams.push(outcome);
-            return Checked {
-                chained: false,
-                digest: Some(digest),
-                identity: None,
-            };
-        }
-    };
-    outcome.name = parsed.name.clone();
-    ok &= check_identity(reference, path, parsed.kind, &parsed.name, report);
-
-    let sig_path = signature_path_for(path);
-    let signatures = match SignatureFile::load(&ctx.dir.join(&sig_path)) {
-        Ok(s) => s,
-        Err(e) => {
-            report.problems.push(Problem::new(
-                ProblemKind::UpstreamUnsigned,
-                path,
-                format!("its signatures in {sig_path} cannot be read: {e}"),
-            ));
-            SignatureFile::default()
-        }
-    };
-    let (outcomes, sig_problems) =
-        check_signatures(&signatures, &sig_path, &bytes, ctx.policy, ctx.now);
-    outcome.signatures = outcomes;
-    if !sig_problems.is_empty() {
-        let why: Vec<String> = sig_problems.iter().map(|p| p.message.clone()).collect();
-        report.problems.push(Problem::new(
-            ProblemKind::UpstreamUnsigned,
-            path,
-            format!(
-                "{}: its signatures in {sig_path} do not meet the trust policy: {}",
-                reference.label,
-                why.join("; ")
-            ),
-        ));
-        ok = false;
-    }
-
-    stack.push(path.to_string());
-    let above = chain_from(ctx, &parsed, path, stack, done, report);
-    stack.pop();
-    outcome.chained = ok && above;
-    let chained = outcome.chained;
-    report.upstreams.push(outcome);
-    Checked {
-        chained,
-        digest: Some(digest),
-        identity: Some((parsed.kind, parsed.name)),
     }
 }
 
@@ -605,9 +834,10 @@ pub struct Lineage {
 impl Lineage {
     /// The lineage recorded in `m`, with each named file's listed digest.
     pub fn of(m: &Manifest) -> Lineage {
+        let index = m.file_index();
         let file = |path: &String| FileRef {
             path: path.clone(),
-            sha256: m.file(path).map(|f| f.sha256),
+            sha256: index.get(path.as_str()).map(|f| f.sha256),
         };
         Lineage {
             traced: None,

@@ -1,10 +1,13 @@
 //! The trust policy: which keys count, until when, and how many must sign.
 
 use crate::keys::{self, KeyError};
+use crate::problem::{Problem, ProblemKind};
+use crate::signature::{SignatureFile, short_keyid};
 use crate::source::{self, Location, SourceError};
 use crate::timestamp::Timestamp;
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -243,6 +246,150 @@ impl TrustPolicy {
         };
         (standing, Some(key))
     }
+}
+
+/// The status of one signature entry, as the JSON report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureStatus {
+    /// Verifies, and the key is trusted.
+    Valid,
+    /// Does not verify.
+    Invalid,
+    /// Verifies; the key is not in the policy.
+    Untrusted,
+    /// Verifies; the key expired in the policy.
+    Expired,
+    /// Verifies; the key is revoked in the policy.
+    Revoked,
+}
+
+/// One signature entry's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureOutcome {
+    /// The entry's key id, as written.
+    pub keyid: String,
+    /// The entry's `signer`, as written: self-declared and not signed, so
+    /// anyone who can edit `provenance.sig` can write any name here.
+    pub signer: Option<String>,
+    /// The key's name in the trust policy, when the policy lists the key:
+    /// the only name that says who signed.
+    pub key_name: Option<String>,
+    /// The outcome.
+    pub status: SignatureStatus,
+}
+
+/// What the signatures over one manifest amount to under a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// One outcome per entry, in file order.
+    pub outcomes: Vec<SignatureOutcome>,
+    /// `bad_signature` and `threshold_not_met` problems.
+    pub problems: Vec<Problem>,
+    /// Whether the threshold of distinct trusted keys signed.
+    pub threshold_met: bool,
+}
+
+/// Checks each signature entry over the manifest bytes and counts distinct
+/// trusted keys against the policy's threshold. `sig_path` names the
+/// signature file in problems.
+pub fn check_signatures(
+    signatures: &SignatureFile,
+    sig_path: &str,
+    manifest_bytes: &[u8],
+    policy: &TrustPolicy,
+    now: Timestamp,
+) -> SignatureCheck {
+    let mut outcomes = Vec::new();
+    let mut problems = Vec::new();
+    let mut counted: BTreeSet<&str> = BTreeSet::new();
+    let mut not_counted = Vec::new();
+    for (index, entry) in signatures.signatures.iter().enumerate() {
+        let label = entry.label();
+        let (standing, key) = policy.standing(&entry.keyid, now);
+        let status = match entry.check(manifest_bytes) {
+            Err(fault) => {
+                problems.push(Problem::new(
+                    ProblemKind::BadSignature,
+                    sig_path,
+                    format!(
+                        "signature {} by {label}: {fault}; re-sign with `modelseal sign`",
+                        index + 1
+                    ),
+                ));
+                not_counted.push(format!("{label} does not verify"));
+                SignatureStatus::Invalid
+            }
+            Ok(_) => match standing {
+                KeyStanding::Trusted => {
+                    if !counted.insert(entry.keyid.as_str()) {
+                        not_counted.push(format!("{label} signed more than once (counted once)"));
+                    }
+                    SignatureStatus::Valid
+                }
+                KeyStanding::Untrusted => {
+                    not_counted.push(format!("{label} is not in the trust policy"));
+                    SignatureStatus::Untrusted
+                }
+                KeyStanding::Expired(at) => {
+                    not_counted.push(format!("{label} expired at {at}"));
+                    SignatureStatus::Expired
+                }
+                KeyStanding::Revoked => {
+                    not_counted.push(format!("{label} is revoked"));
+                    SignatureStatus::Revoked
+                }
+            },
+        };
+        outcomes.push(SignatureOutcome {
+            keyid: entry.keyid.clone(),
+            signer: entry.signer.clone(),
+            key_name: key.map(|k| k.name.clone()),
+            status,
+        });
+    }
+    let threshold_met = counted.len() >= policy.threshold;
+    if !threshold_met {
+        problems.push(threshold_problem(
+            policy,
+            counted.len(),
+            signatures.signatures.is_empty(),
+            &not_counted,
+            sig_path,
+        ));
+    }
+    SignatureCheck {
+        outcomes,
+        problems,
+        threshold_met,
+    }
+}
+
+fn threshold_problem(
+    policy: &TrustPolicy,
+    counted: usize,
+    unsigned: bool,
+    not_counted: &[String],
+    sig_path: &str,
+) -> Problem {
+    let mut message = format!(
+        "{counted} valid signature(s) from trusted keys; the policy requires {}",
+        policy.threshold
+    );
+    if unsigned {
+        message.push_str(&format!(
+            "; {sig_path} has no signatures (sign with `modelseal sign`)"
+        ));
+    } else if !not_counted.is_empty() {
+        message.push_str(&format!("; not counted: {}", not_counted.join("; ")));
+    }
+    let trusted: Vec<String> = policy
+        .keys
+        .iter()
+        .map(|k| format!("{} ({})", k.name, short_keyid(&k.keyid)))
+        .collect();
+    message.push_str(&format!("; trusted keys: {}", trusted.join(", ")));
+    Problem::new(ProblemKind::ThresholdNotMet, sig_path, message)
 }
 
 /// Orders versions the way people read them: an optional leading `v` is

@@ -90,25 +90,40 @@ pub fn collision_key(path: &str) -> String {
 /// Finds paths that collide under [`collision_key`], reporting each colliding
 /// path after the first as `duplicate_path`.
 pub fn duplicate_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Problem> {
+    colliding_pairs(paths)
+        .into_iter()
+        .map(|(first, path)| duplicate_problem(first, path))
+        .collect()
+}
+
+/// Every path that collides under [`collision_key`] with one met before it,
+/// as `(first, newcomer)`.
+pub fn colliding_pairs<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<(&'a str, &'a str)> {
     let mut seen: HashMap<String, &'a str> = HashMap::new();
-    let mut problems = Vec::new();
+    let mut pairs = Vec::new();
     for path in paths {
         let key = collision_key(path);
-        if let Some(first) = seen.get(&key) {
-            let message = if *first == path {
-                format!("'{path}' is listed twice")
-            } else {
-                format!(
-                    "'{path}' collides with '{first}' after Unicode normalisation and case folding; \
-                     they would be one file on macOS and Windows"
-                )
-            };
-            problems.push(Problem::new(ProblemKind::DuplicatePath, path, message));
-        } else {
-            seen.insert(key, path);
+        match seen.get(&key) {
+            Some(first) => pairs.push((*first, path)),
+            None => {
+                seen.insert(key, path);
+            }
         }
     }
-    problems
+    pairs
+}
+
+/// The `duplicate_path` problem for `path`, which collides with `first`.
+pub fn duplicate_problem(first: &str, path: &str) -> Problem {
+    let message = if first == path {
+        format!("'{path}' is listed twice")
+    } else {
+        format!(
+            "'{path}' collides with '{first}' after Unicode normalisation and case folding; \
+             they would be one file on macOS and Windows"
+        )
+    };
+    Problem::new(ProblemKind::DuplicatePath, path, message)
 }
 
 /// What a directory entry is, as `lstat` sees it.
@@ -125,7 +140,9 @@ pub enum EntryKind {
 /// One non-directory entry of the model directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// Relative, `/`-separated path; for a non-UTF-8 name, a lossy rendering.
+    /// Relative, `/`-separated path. A name that is not UTF-8 is rendered
+    /// with each invalid byte as `\xNN`: the backslash makes that rendering
+    /// an unsafe path, so it can never equal a path the manifest lists.
     pub path: String,
     /// What the entry is.
     pub kind: EntryKind,
@@ -152,6 +169,9 @@ pub enum WalkError {
     /// The model directory is missing or not a directory.
     #[error("{}: not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// The walking thread panicked: a bug, reported rather than hidden.
+    #[error("the directory walk stopped unexpectedly (a bug in modelseal; please report it)")]
+    Panicked,
     /// An `ignore` pattern is not valid gitignore syntax.
     #[error("ignore pattern '{pattern}' is invalid: {reason}")]
     BadIgnorePattern {
@@ -162,9 +182,14 @@ pub enum WalkError {
     },
 }
 
-/// Compiles the manifest's gitignore-style `ignore` patterns.
-pub fn ignore_matcher(root: &Path, patterns: &[String]) -> Result<Gitignore, WalkError> {
-    let mut builder = GitignoreBuilder::new(root);
+/// Compiles the manifest's gitignore-style `ignore` patterns. They match
+/// paths relative to the model root, never the directory as it was spelled on
+/// the command line: a matcher rooted at a relative `models/tiny` would strip
+/// that prefix from `models/tiny/models/tiny/.cache/x` and let `/.cache/`
+/// hide a file deep inside the model.
+pub fn ignore_matcher(patterns: &[String]) -> Result<Gitignore, WalkError> {
+    // Rooted at ".", the matcher strips nothing from the relative paths it is given.
+    let mut builder = GitignoreBuilder::new(".");
     for pattern in patterns {
         builder
             .add_line(None, pattern)
@@ -215,7 +240,7 @@ pub fn list(root: &Path) -> Result<Listing, WalkError> {
             Err(err) => {
                 let path = err
                     .path()
-                    .map(|p| relative_lossy(root, p))
+                    .map(|p| relative_escaped(root, p))
                     .unwrap_or_default();
                 listing.problems.push(Problem::new(
                     ProblemKind::UnreadableFile,
@@ -232,7 +257,7 @@ pub fn list(root: &Path) -> Result<Listing, WalkError> {
                 (rel, reason)
             }
             None => (
-                relative_lossy(root, entry.path()),
+                relative_escaped(root, entry.path()),
                 Some(UnsafePathReason::NotUtf8),
             ),
         };
@@ -350,10 +375,34 @@ fn relative_utf8(root: &Path, path: &Path) -> Option<String> {
     Some(out)
 }
 
-fn relative_lossy(root: &Path, path: &Path) -> String {
+/// `path` relative to `root`, with every byte that is not UTF-8 written as
+/// `\xNN`. Judged by its raw bytes, such a name is never a listed path.
+fn relative_escaped(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.to_string_lossy()
-        .replace(std::path::MAIN_SEPARATOR, "/")
+    let mut out = String::new();
+    for (i, component) in rel.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        escape_name(component.as_os_str(), &mut out);
+    }
+    out
+}
+
+#[cfg(unix)]
+fn escape_name(name: &std::ffi::OsStr, out: &mut String) {
+    use std::os::unix::ffi::OsStrExt;
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn escape_name(name: &std::ffi::OsStr, out: &mut String) {
+    out.push_str(&name.to_string_lossy().replace('\u{FFFD}', "\\xFFFD"));
 }
 
 #[cfg(unix)]

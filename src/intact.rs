@@ -1,0 +1,467 @@
+//! Level 0, intact: the directory against the manifest's listing.
+//!
+//! Every name on disk is judged by its raw bytes and its path relative to the
+//! model root; every listed file present with the right size is hashed, unless
+//! the caller asks for metadata only (the signatures did not hold, so the
+//! listed sizes are an attacker's and reading them could cost gigabytes).
+
+use crate::cache::DigestCache;
+use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
+use crate::manifest::{FileEntry, Manifest};
+use crate::problem::{Problem, ProblemKind};
+use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Totals of the file check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileTotals {
+    /// Files whose bytes were checked.
+    pub checked: u64,
+    /// The sum of their sizes.
+    pub bytes: u64,
+    /// Of those, files the stat cache answered for (`check` only).
+    pub from_cache: u64,
+    /// Git LFS pointers accepted in place of their content (`--lfs-pointers`).
+    pub lfs_pointers: u64,
+    /// Listed files present with their listed size whose contents were not
+    /// read, because the signatures did not hold (metadata only).
+    pub unread: u64,
+}
+
+/// How level 0 reads files.
+pub struct FileCheckOptions<'a> {
+    /// Hashing threads.
+    pub jobs: usize,
+    /// Accept a Git LFS pointer whose oid and size match the manifest in
+    /// place of the content.
+    pub lfs_pointers: bool,
+    /// A stat cache to answer for unchanged files (`check` only, never `verify`).
+    pub cache: Option<&'a mut DigestCache>,
+    /// Read and hash contents; when false, only what metadata shows is checked.
+    pub read_contents: bool,
+}
+
+/// Level 0: compares the directory with the manifest, hashing every listed
+/// file that is present with the right size. Returns every problem found.
+pub fn check_files(
+    dir: &Path,
+    manifest: &Manifest,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<(Vec<Problem>, FileTotals), WalkError> {
+    let listing = walk::list(dir)?;
+    let mut options = FileCheckOptions {
+        jobs,
+        lfs_pointers: false,
+        cache: None,
+        read_contents: true,
+    };
+    compare_listing(dir, manifest, listing, &mut options, progress)
+}
+
+/// Level 0 on a listing already made.
+pub fn compare_listing(
+    dir: &Path,
+    manifest: &Manifest,
+    mut listing: Listing,
+    options: &mut FileCheckOptions<'_>,
+    progress: &dyn Progress,
+) -> Result<(Vec<Problem>, FileTotals), WalkError> {
+    listing.apply_ignore(&walk::ignore_matcher(&manifest.ignore)?);
+    let mut problems = std::mem::take(&mut listing.problems);
+    let listed = listed_entries(manifest, &mut problems);
+    let reported: HashSet<String> = problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::DuplicatePath)
+        .map(|p| p.path.clone())
+        .collect();
+    problems.extend(
+        disk_collisions(&listing.entries, &listed)
+            .into_iter()
+            .filter(|p| !reported.contains(&p.path)),
+    );
+    // Only names that pass the path rules can be a listed name: a name that
+    // is not UTF-8 never matches one, however it renders.
+    let on_disk: HashMap<&str, &Entry> = listing
+        .entries
+        .iter()
+        .filter(|e| e.unsafe_reason.is_none())
+        .map(|e| (e.path.as_str(), e))
+        .collect();
+    let mut totals = FileTotals::default();
+    let mut reads = Vec::new();
+    for entry in listed.in_order() {
+        match on_disk.get(entry.path.as_str()) {
+            None => problems.push(Problem::new(
+                ProblemKind::MissingFile,
+                &entry.path,
+                "listed in the manifest but not in the directory",
+            )),
+            Some(found) => {
+                let planned = plan_read(dir, manifest, entry, found, options, &mut totals);
+                match planned {
+                    Planned::Read(request, blob_problem) => {
+                        problems.extend(blob_problem);
+                        reads.push((request, entry));
+                    }
+                    Planned::Problem(problem) => problems.push(problem),
+                    Planned::Nothing => {}
+                }
+            }
+        }
+    }
+    problems.extend(
+        listing
+            .entries
+            .iter()
+            .filter(|e| !e.ignored && (e.unsafe_reason.is_some() || !listed.has(&e.path)))
+            .map(unlisted_problem),
+    );
+    if options.read_contents {
+        problems.extend(hash_and_compare(
+            dir,
+            &reads,
+            options,
+            &mut totals,
+            progress,
+        ));
+    } else {
+        totals.unread = reads.len() as u64;
+    }
+    problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
+    Ok((problems, totals))
+}
+
+/// The manifest's safe, distinct entries, looked up by path.
+struct ListedFiles<'m> {
+    by_path: HashMap<&'m str, &'m FileEntry>,
+    /// The same entries in manifest order.
+    order: Vec<&'m FileEntry>,
+}
+
+impl<'m> ListedFiles<'m> {
+    fn has(&self, path: &str) -> bool {
+        self.by_path.contains_key(path)
+    }
+
+    fn in_order(&self) -> impl Iterator<Item = &'m FileEntry> + '_ {
+        self.order.iter().copied()
+    }
+}
+
+/// The manifest side: unsafe and colliding paths are reported and never
+/// touched; the first of colliding entries is kept.
+fn listed_entries<'m>(manifest: &'m Manifest, problems: &mut Vec<Problem>) -> ListedFiles<'m> {
+    let mut safe = Vec::with_capacity(manifest.files.len());
+    for entry in &manifest.files {
+        match walk::check_path(&entry.path) {
+            Ok(()) => safe.push(entry),
+            Err(reason) => problems.push(Problem::new(
+                ProblemKind::UnsafePath,
+                &entry.path,
+                format!(
+                    "the manifest lists a path that {reason} (line {}); it was not opened",
+                    entry.line
+                ),
+            )),
+        }
+    }
+    let pairs = walk::colliding_pairs(safe.iter().map(|e| e.path.as_str()));
+    problems.extend(pairs.iter().map(|(a, b)| walk::duplicate_problem(a, b)));
+    let mut by_path = HashMap::with_capacity(safe.len());
+    let mut order = Vec::with_capacity(safe.len());
+    for entry in safe {
+        // A path listed twice is checked once, against its first entry.
+        if !by_path.contains_key(entry.path.as_str()) {
+            by_path.insert(entry.path.as_str(), entry);
+            order.push(entry);
+        }
+    }
+    ListedFiles { by_path, order }
+}
+
+/// The directory side: names on disk that collide with another name that is
+/// listed or not ignored. An ignored name counts too: with `ignore = ["*.bin",
+/// "!pytorch_model.bin"]`, an added `Pytorch_model.bin` is the same file as the
+/// listed one to a loader on a case-insensitive file system.
+fn disk_collisions(entries: &[Entry], listed: &ListedFiles<'_>) -> Vec<Problem> {
+    let mut names: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.unsafe_reason.is_none())
+        .collect();
+    // Listed names first, then other visible ones, so the newcomer is named.
+    names.sort_by_key(|e| (!listed.has(&e.path), e.ignored));
+    let ignored: HashSet<&str> = names
+        .iter()
+        .filter(|e| e.ignored && !listed.has(&e.path))
+        .map(|e| e.path.as_str())
+        .collect();
+    walk::colliding_pairs(names.iter().map(|e| e.path.as_str()))
+        .into_iter()
+        .filter(|(first, path)| !(ignored.contains(first) && ignored.contains(path)))
+        .map(|(first, path)| walk::duplicate_problem(first, path))
+        .collect()
+}
+
+enum Planned {
+    /// Hash it (and report the Hub blob-name problem, if any).
+    Read(HashRequest, Option<Problem>),
+    /// Its metadata already shows a problem.
+    Problem(Problem),
+    /// An accepted Git LFS pointer.
+    Nothing,
+}
+
+/// What to do with a listed file found on disk.
+fn plan_read(
+    dir: &Path,
+    manifest: &Manifest,
+    entry: &FileEntry,
+    found: &Entry,
+    options: &FileCheckOptions<'_>,
+    totals: &mut FileTotals,
+) -> Planned {
+    let path = entry.path.as_str();
+    let stamp = match &found.kind {
+        EntryKind::Symlink => {
+            return Planned::Problem(Problem::new(
+                ProblemKind::Symlink,
+                path,
+                "listed file is a symbolic link; links are never followed",
+            ));
+        }
+        EntryKind::Special(what) => {
+            return Planned::Problem(Problem::new(
+                ProblemKind::SpecialFile,
+                path,
+                format!("listed file is a {what}; it was not opened"),
+            ));
+        }
+        EntryKind::File(stamp) => *stamp,
+    };
+    if stamp.size != entry.size {
+        let read_from = found.blob.clone().unwrap_or_else(|| dir.join(path));
+        return match lfs_pointer_problem(entry, &read_from, options.lfs_pointers) {
+            Some(None) => {
+                totals.lfs_pointers += 1;
+                Planned::Nothing
+            }
+            Some(Some(problem)) => Planned::Problem(problem),
+            None => Planned::Problem(Problem::new(
+                ProblemKind::SizeMismatch,
+                path,
+                format!(
+                    "size is {} bytes; the manifest says {}",
+                    stamp.size, entry.size
+                ),
+            )),
+        };
+    }
+    let request = HashRequest {
+        path: path.to_string(),
+        stamp,
+        shard_size: manifest.hashing.shard_size,
+        want: if entry.shards.is_empty() {
+            Want::Whole
+        } else {
+            Want::Shards
+        },
+        source: found.blob.clone(),
+    };
+    Planned::Read(request, blob_name_problem(entry, found.blob.as_deref()))
+}
+
+/// The problem for a name on disk that the manifest does not list (or that
+/// breaks the path rules, which no listed name does).
+fn unlisted_problem(entry: &Entry) -> Problem {
+    let path = entry.path.as_str();
+    if let Some(reason) = entry.unsafe_reason {
+        return Problem::new(
+            ProblemKind::UnsafePath,
+            path,
+            format!("a file name that {reason}; it was not opened"),
+        );
+    }
+    match &entry.kind {
+        EntryKind::Symlink => Problem::new(
+            ProblemKind::Symlink,
+            path,
+            "a symbolic link; links are never followed (replace it with the file, or add it to ignore)",
+        ),
+        EntryKind::Special(what) => Problem::new(
+            ProblemKind::SpecialFile,
+            path,
+            format!("a {what}; it was not opened"),
+        ),
+        EntryKind::File(_) => Problem::new(
+            ProblemKind::UnexpectedFile,
+            path,
+            "not listed in the manifest (run `modelseal update` if it belongs, or add it to ignore)",
+        ),
+    }
+}
+
+/// Hashes the planned reads (the stat cache answering where it can) and
+/// compares each with the manifest.
+fn hash_and_compare(
+    dir: &Path,
+    reads: &[(HashRequest, &FileEntry)],
+    options: &mut FileCheckOptions<'_>,
+    totals: &mut FileTotals,
+    progress: &dyn Progress,
+) -> Vec<Problem> {
+    let cached: Vec<Option<FileDigests>> = reads
+        .iter()
+        .map(|(r, _)| options.cache.as_deref_mut().and_then(|c| c.lookup(r)))
+        .collect();
+    let to_hash: Vec<HashRequest> = reads
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|((r, _), _)| r.clone())
+        .collect();
+    let mut hashed = digest::hash_files(dir, &to_hash, options.jobs, progress).into_iter();
+    let mut problems = Vec::new();
+    for ((request, entry), cached) in reads.iter().zip(cached) {
+        let result = match cached {
+            Some(digests) => {
+                totals.from_cache += 1;
+                Ok(digests)
+            }
+            None => {
+                // hash_files answers every request, in order.
+                let result = hashed
+                    .next()
+                    .unwrap_or_else(|| Err(ReadFault::Unreadable("no result was returned".into())));
+                if let (Some(cache), Ok(digests)) = (options.cache.as_deref_mut(), &result) {
+                    cache.record(request, digests);
+                }
+                result
+            }
+        };
+        totals.checked += 1;
+        totals.bytes += request.stamp.size;
+        problems.extend(compare_digests(entry, request, result));
+    }
+    problems
+}
+
+/// A listed file whose size is wrong may be a Git LFS pointer: `None` when it
+/// is not one; `Some(None)` when it is one that matches the signed digest and
+/// pointers are accepted; else the problem that names it plainly.
+fn lfs_pointer_problem(
+    entry: &FileEntry,
+    read_from: &Path,
+    accept: bool,
+) -> Option<Option<Problem>> {
+    let pointer = crate::lfs::read(read_from)?;
+    let path = entry.path.as_str();
+    if pointer.oid == entry.sha256 && pointer.size == entry.size {
+        if accept {
+            return Some(None);
+        }
+        return Some(Some(Problem::new(
+            ProblemKind::SizeMismatch,
+            path,
+            "is a Git LFS pointer, not the content (run `git lfs pull`); the pointer's oid and size \
+             match the signed digest, so pass --lfs-pointers to accept a pointer-only checkout",
+        )));
+    }
+    Some(Some(Problem::new(
+        ProblemKind::HashMismatch,
+        path,
+        format!(
+            "is a Git LFS pointer to other content: oid sha256:{} ({} bytes), but the manifest says {} ({} bytes)",
+            pointer.oid, pointer.size, entry.sha256, entry.size
+        ),
+    )))
+}
+
+/// In a Hub cache, an LFS blob is named by its SHA-256: a name that is not the
+/// signed digest means the cache is corrupt or was tampered with.
+fn blob_name_problem(entry: &FileEntry, blob: Option<&Path>) -> Option<Problem> {
+    let name = blob?.file_name()?.to_str()?;
+    let named: Sha256Digest = name.parse().ok()?;
+    (named != entry.sha256).then(|| {
+        Problem::new(
+            ProblemKind::HashMismatch,
+            &entry.path,
+            format!(
+                "the Hub cache stores it as blob {name}, which is not the signed sha256 {}",
+                entry.sha256
+            ),
+        )
+    })
+}
+
+fn compare_digests(
+    entry: &FileEntry,
+    request: &HashRequest,
+    result: Result<FileDigests, ReadFault>,
+) -> Option<Problem> {
+    let path = entry.path.as_str();
+    let digests = match result {
+        Ok(d) => d,
+        Err(ReadFault::Changed(why)) => {
+            return Some(Problem::new(
+                ProblemKind::ChangedDuringRead,
+                path,
+                format!(
+                    "changed while it was read ({why}); verify again when nothing writes to the directory"
+                ),
+            ));
+        }
+        Err(ReadFault::Unreadable(why)) => {
+            return Some(Problem::new(
+                ProblemKind::UnreadableFile,
+                path,
+                format!("cannot be read: {why}"),
+            ));
+        }
+    };
+    if request.want == Want::Shards {
+        return shard_problem(entry, request, &digests);
+    }
+    match digests.whole {
+        Some(whole) if whole == entry.sha256 => None,
+        Some(whole) => Some(Problem::new(
+            ProblemKind::HashMismatch,
+            path,
+            format!("sha256 is {whole}; the manifest says {}", entry.sha256),
+        )),
+        None => Some(Problem::new(
+            ProblemKind::UnreadableFile,
+            path,
+            "no whole-file digest was computed",
+        )),
+    }
+}
+
+fn shard_problem(
+    entry: &FileEntry,
+    request: &HashRequest,
+    digests: &FileDigests,
+) -> Option<Problem> {
+    let bad: Vec<String> = entry
+        .shards
+        .iter()
+        .zip(&digests.shards)
+        .enumerate()
+        .filter(|(_, (want, got))| want != got)
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if bad.is_empty() && digests.shards.len() == entry.shards.len() {
+        return None;
+    }
+    Some(Problem::new(
+        ProblemKind::HashMismatch,
+        &entry.path,
+        format!(
+            "content differs from the manifest in shard(s) {} of {} (shard_size {} bytes)",
+            bad.join(", "),
+            entry.shards.len(),
+            request.shard_size
+        ),
+    ))
+}
