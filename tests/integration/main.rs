@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod hardening;
 mod hostile;
 mod interop;
 mod keys_cli;
