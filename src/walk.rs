@@ -212,11 +212,16 @@ impl Listing {
             return;
         }
         for entry in &mut self.entries {
-            entry.ignored = ignore
-                .matched_path_or_any_parents(Path::new(&entry.path), false)
-                .is_ignore();
+            entry.ignored = is_ignored(ignore, &entry.path);
         }
     }
+}
+
+/// Whether the `ignore` patterns match `path`, a path relative to the model
+/// root. An absolute path is never ignored (the matcher would panic on it).
+pub fn is_ignored(ignore: &Gitignore, path: &str) -> bool {
+    let path = Path::new(path);
+    !path.has_root() && ignore.matched_path_or_any_parents(path, false).is_ignore()
 }
 
 /// Lists `root` without following links: every file, link and special file,

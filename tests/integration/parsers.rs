@@ -288,6 +288,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     #[test]
+    fn any_manifest_lineage_renders_without_raw_control_characters(m in manifest()) {
+        lineage_renders_safely(&m);
+    }
+
+    #[test]
     fn built_manifests_round_trip_through_to_toml(m in manifest()) {
         let text = m.to_toml();
         let again = parse_manifest(text.as_bytes())
@@ -536,8 +541,48 @@ fn input(seeds: &'static [&'static [u8]]) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Every parser on one input: errors are fine, panics are not.
+/// What verify does with a parsed manifest (ignore matcher, level 2, the
+/// lineage view and every rendering): no panic, and no raw control character
+/// from the manifest reaches a terminal. The `lineage` fuzz target does the same.
+fn lineage_renders_safely(m: &Manifest) {
+    use modelseal::trace::{self, Lineage};
+    use modelseal::verify::{ModelSummary, Report};
+    if let Ok(matcher) = modelseal::walk::ignore_matcher(&m.ignore) {
+        for file in &m.files {
+            let _ = modelseal::walk::is_ignored(&matcher, &file.path);
+        }
+    }
+    let problems = trace::check_lineage(m);
+    let mut lineage = Lineage::of(m);
+    lineage.traced = Some(problems.is_empty());
+    let report = Report {
+        model: ModelSummary {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            kind: m.kind,
+        },
+        required: 2,
+        reached: None,
+        files: modelseal::intact::FileTotals::default(),
+        signatures: Vec::new(),
+        problems,
+        lineage,
+    };
+    for text in [
+        modelseal::lineage::to_text(&report),
+        modelseal::lineage::to_dot(&report),
+        modelseal::report::to_text(&report),
+    ] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character in: {text:?}"
+        );
+    }
+}
+
 fn manifest_never_panics(bytes: &[u8]) {
     if let Ok(m) = parse_manifest(bytes) {
+        lineage_renders_safely(&m);
         // Whatever parses renders to something that parses again.
         let again = parse_manifest(m.to_toml().as_bytes()).expect("to_toml output parses");
         assert_eq!(normalised(again), normalised(m));
