@@ -682,6 +682,8 @@ fn check(
                 format!(
                     "fix: the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
                 )
+            } else if has(ProblemKind::Rollback) {
+                "fix: the trust policy's [[pin]] refuses this release as too old; re-signing cannot change that: release a newer version, or move the pin if this one is meant to pass".to_string()
             } else if has(ProblemKind::BadSignature) {
                 format!(
                     "fix: the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"

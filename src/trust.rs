@@ -140,6 +140,9 @@ impl TrustPolicy {
                 revoked: entry.revoked,
             });
         }
+        for pin in &policy.pins {
+            check_pin_version(path, text, pin)?;
+        }
         let threshold = *doc.threshold.get_ref();
         let at_threshold = |message: String| -> TrustError {
             SourceError::Invalid {
@@ -390,6 +393,39 @@ fn threshold_problem(
         .collect();
     message.push_str(&format!("; trusted keys: {}", trusted.join(", ")));
     Problem::new(ProblemKind::ThresholdNotMet, sig_path, message)
+}
+
+/// A pin whose `min_version` cannot be ordered would rank below every
+/// release and so accept them all: refused when the policy loads.
+fn check_pin_version(path: &Path, text: &str, pin: &ReleasePin) -> Result<(), TrustError> {
+    let Some(min) = &pin.min_version else {
+        return Ok(());
+    };
+    if version_is_orderable(min) {
+        return Ok(());
+    }
+    let offset = text.find(&format!("\"{min}\"")).unwrap_or(0);
+    Err(SourceError::Invalid {
+        location: Location::at(path, text, offset),
+        message: format!(
+            "pin for '{}': min_version '{min}' cannot be ordered, so it would refuse nothing",
+            pin.name
+        ),
+        help: Some(
+            "write a version that starts with a digit (an optional 'v' first), such as \"1.4.0\""
+                .into(),
+        ),
+    }
+    .into())
+}
+
+/// Whether [`compare_versions`] can order `version`: it starts with a digit,
+/// after an optional `v`.
+pub fn version_is_orderable(version: &str) -> bool {
+    version
+        .strip_prefix(['v', 'V'])
+        .unwrap_or(version)
+        .starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// Orders versions the way people read them: an optional leading `v` is

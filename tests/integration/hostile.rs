@@ -5,6 +5,7 @@
 use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
 fn sealed(s: &Scratch) -> PathBuf {
@@ -576,7 +577,9 @@ fn a_version_written_to_dodge_the_pin_is_still_a_rollback() {
             .args(["check", "--trust", &trust])
             .assert()
             .code(1)
-            .stdout(predicates::str::contains("rollback"));
+            .stdout(predicates::str::contains("rollback"))
+            .stdout(predicates::str::contains("re-signing cannot change that"))
+            .stdout(predicates::str::contains("sign it with a key").not());
     }
 }
 
@@ -667,4 +670,47 @@ fn a_release_created_before_the_freeze_date_is_refused() {
         problems(&report),
         vec![("rollback".into(), "provenance.toml".into())]
     );
+}
+
+#[test]
+fn a_pin_that_cannot_be_ordered_is_refused_when_the_policy_loads() {
+    let s = Scratch::new();
+    let (dir, public) = s.signed_model();
+    let trust = pinned_policy(&s, &public, "min_version = \"latest\"");
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--trust", &trust])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pinned.toml:") && err.contains("min_version 'latest' cannot be ordered"),
+        "{err}"
+    );
+}
+
+#[test]
+fn versions_order_as_semver_readers_expect() {
+    use modelseal::trust::compare_versions;
+    use std::cmp::Ordering::*;
+    for (a, b, want) in [
+        ("2.0.0-rc1", "2.0.0", Less),
+        ("2.0.0-rc1", "2.0.0-rc2", Less),
+        ("v1.0.0", "1.0.0", Equal),
+        ("v1.0.0", "1.0.1", Less),
+        ("1.10.0", "1.9.2", Greater),
+        ("release-1", "0.0.1", Less),
+        ("1.0.0+build5", "1.0.0", Equal),
+    ] {
+        assert_eq!(compare_versions(a, b), want, "{a} vs {b}");
+    }
+    // A release newer than its pin passes; the pin's own pre-release too.
+    let s = Scratch::new();
+    let (dir, public) = s.signed_model(); // acme/tiny 1.0.0
+    for pin in ["min_version = \"v1.0.0\"", "min_version = \"1.0.0-rc1\""] {
+        let trust = pinned_policy(&s, &public, pin);
+        assert_eq!(verify_json(&dir, &["--trust", &trust]).1, 0, "{pin}");
+    }
 }
