@@ -125,7 +125,7 @@ enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
         /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
-        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        #[arg(long, allow_hyphen_values = true, value_parser = level_parser())]
         level: Option<u8>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -587,6 +587,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                 now: Timestamp::now(),
                 lfs_pointers,
             };
+            let dir = model_dir(dir);
             let bar = bar("verifying");
             let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
             bar.finish();
@@ -605,6 +606,25 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             })
         }
     }
+}
+
+/// `--level`: one of the four levels, offered as such to shell completion;
+/// a wrong value (`5`, `-1`) is named with the possible values.
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = u8> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["0", "1", "2", "3"]).try_map(|s| s.parse::<u8>())
+}
+
+/// `verify DIR/provenance.toml` means `verify DIR`.
+fn model_dir(path: PathBuf) -> PathBuf {
+    let names_manifest = path.file_name() == Some(std::ffi::OsStr::new(modelseal::MANIFEST_FILE));
+    if names_manifest && path.is_file() {
+        return match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+    }
+    path
 }
 
 fn check(

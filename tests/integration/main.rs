@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod first_hour;
 mod hardening;
 mod hostile;
 mod interop;
