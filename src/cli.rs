@@ -23,6 +23,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
+/// `println!` unless `-q` asked for quiet: the summaries of init, update,
+/// sign and trace are for people; the exit status is the result.
+macro_rules! say {
+    ($quiet:expr, $($arg:tt)*) => {
+        if !$quiet {
+            println!($($arg)*);
+        }
+    };
+}
+
 /// Environment variable that holds a private key's passphrase.
 const PASSPHRASE_ENV: &str = "MODELSEAL_PASSPHRASE";
 
@@ -443,7 +453,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             jobs.get(),
             output,
         ),
-        Command::Keygen { out, no_passphrase } => keygen(&out, no_passphrase),
+        Command::Keygen { out, no_passphrase } => keygen(&out, no_passphrase, output.quiet),
         Command::Init {
             dir,
             name,
@@ -468,7 +478,8 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             let outcome = release::init(&dir, &options, &bar)?;
             bar.finish();
             let m = &outcome.manifest;
-            println!(
+            say!(
+                output.quiet,
                 "wrote {}: {} {} ({}), {} files, {}",
                 dir.join(modelseal::MANIFEST_FILE).display(),
                 escape::field(&m.name),
@@ -478,7 +489,8 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                 report::human_bytes(outcome.bytes)
             );
             if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
-                println!(
+                say!(
+                    output.quiet,
                     "from the model card: license {}, {} dataset(s), base model {}",
                     escape::field(card.license.as_deref().unwrap_or("(none)")),
                     card.datasets.len(),
@@ -486,12 +498,18 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                 );
             }
             if !outcome.missing_for_level_2.is_empty() {
-                println!("still missing for level 2 (traced):");
+                say!(output.quiet, "still missing for level 2 (traced):");
                 for p in &outcome.missing_for_level_2 {
-                    println!("  {:<20} {}", p.kind.as_str(), report::problem_text(p));
+                    say!(
+                        output.quiet,
+                        "  {:<20} {}",
+                        p.kind.as_str(),
+                        report::problem_text(p)
+                    );
                 }
             }
-            println!(
+            say!(
+                output.quiet,
                 "next: review the roles, then `modelseal sign {} --key KEY.key`",
                 dir.display()
             );
@@ -502,16 +520,17 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             let outcome = release::update(&dir, jobs.get(), &bar)?;
             bar.finish();
             for path in &outcome.added {
-                println!("added    {}", escape::field(path));
+                say!(output.quiet, "added    {}", escape::field(path));
             }
             for path in &outcome.changed {
-                println!("changed  {}", escape::field(path));
+                say!(output.quiet, "changed  {}", escape::field(path));
             }
             for path in &outcome.removed {
-                println!("removed  {}", escape::field(path));
+                say!(output.quiet, "removed  {}", escape::field(path));
             }
             if outcome.written {
-                println!(
+                say!(
+                    output.quiet,
                     "updated {}: {} added, {} changed, {} removed, {} unchanged; existing signatures no longer verify: sign again",
                     dir.join(modelseal::MANIFEST_FILE).display(),
                     outcome.added.len(),
@@ -520,7 +539,11 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                     outcome.unchanged
                 );
             } else {
-                println!("up to date: {} files unchanged", outcome.unchanged);
+                say!(
+                    output.quiet,
+                    "up to date: {} files unchanged",
+                    outcome.unchanged
+                );
             }
             Ok(Outcome::Done)
         }
@@ -539,12 +562,17 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
             bar.finish();
             for dropped in &outcome.dropped {
-                println!("dropped stale signature: {}", escape::field(dropped));
+                say!(
+                    output.quiet,
+                    "dropped stale signature: {}",
+                    escape::field(dropped)
+                );
             }
             if outcome.replaced {
-                println!("replaced this key's earlier signature");
+                say!(output.quiet, "replaced this key's earlier signature");
             }
-            println!(
+            say!(
+                output.quiet,
                 "signed {} with key {} ({} signature(s) in {})",
                 dir.join(modelseal::MANIFEST_FILE).display(),
                 outcome.keyid,
@@ -553,7 +581,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             );
             Ok(Outcome::Done)
         }
-        Command::Trace(trace) => record(trace),
+        Command::Trace(trace) => record(trace, output.quiet),
         Command::Lineage {
             dir,
             policy,
@@ -737,7 +765,7 @@ fn check(
     })
 }
 
-fn record(command: TraceCommand) -> Result<Outcome, Failure> {
+fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
     let (dir, what, outcome) = match command {
         TraceCommand::Dataset {
             dir,
@@ -791,7 +819,8 @@ fn record(command: TraceCommand) -> Result<Outcome, Failure> {
             (dir, format!("training '{id}'"), outcome)
         }
     };
-    println!(
+    say!(
+        quiet,
         "{} {what} in {}; sign again: earlier signatures no longer cover the manifest",
         if outcome.replaced {
             "replaced"
@@ -801,17 +830,25 @@ fn record(command: TraceCommand) -> Result<Outcome, Failure> {
         dir.join(modelseal::MANIFEST_FILE).display()
     );
     if outcome.remaining.is_empty() {
-        println!("lineage complete: every weights file traces to a training run (level 2)");
+        say!(
+            quiet,
+            "lineage complete: every weights file traces to a training run (level 2)"
+        );
     } else {
-        println!("still missing for level 2 (traced):");
+        say!(quiet, "still missing for level 2 (traced):");
         for p in &outcome.remaining {
-            println!("  {:<20} {}", p.kind.as_str(), report::problem_text(p));
+            say!(
+                quiet,
+                "  {:<20} {}",
+                p.kind.as_str(),
+                report::problem_text(p)
+            );
         }
     }
     Ok(Outcome::Done)
 }
 
-fn keygen(out: &Path, no_passphrase: bool) -> Result<Outcome, Failure> {
+fn keygen(out: &Path, no_passphrase: bool, quiet: bool) -> Result<Outcome, Failure> {
     let passphrase = if no_passphrase {
         None
     } else {
@@ -820,16 +857,18 @@ fn keygen(out: &Path, no_passphrase: bool) -> Result<Outcome, Failure> {
     let key = keys::generate().map_err(Failure::input)?;
     let files = keys::write_key_pair(out, &key, passphrase.as_ref().map(|p| p.as_bytes()))
         .map_err(Failure::input)?;
-    eprintln!(
-        "wrote {} (private, {}) and {} (public)",
-        files.private.display(),
-        if no_passphrase {
-            "unencrypted"
-        } else {
-            "encrypted"
-        },
-        files.public.display()
-    );
+    if !quiet {
+        eprintln!(
+            "wrote {} (private, {}) and {} (public)",
+            files.private.display(),
+            if no_passphrase {
+                "unencrypted"
+            } else {
+                "encrypted"
+            },
+            files.public.display()
+        );
+    }
     println!("{}", files.keyid);
     Ok(Outcome::Done)
 }

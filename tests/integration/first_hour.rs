@@ -34,3 +34,39 @@ fn verify_of_the_manifest_file_verifies_its_directory() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["level"]["reached"], 0);
 }
+
+#[test]
+fn quiet_silences_the_summaries_of_every_writing_command() {
+    let s = Scratch::new();
+    let dir = s.model();
+    let prefix = s.path("keys/q");
+    std::fs::create_dir_all(prefix.parent().unwrap()).unwrap();
+    let keygen = modelseal()
+        .args(["-q", "keygen", "--no-passphrase", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success());
+    // The key id is the result, so it stays; the chatter goes.
+    assert_eq!(String::from_utf8_lossy(&keygen.stdout).trim().len(), 64);
+    assert!(keygen.stderr.is_empty(), "{keygen:?}");
+    write(&dir.join("added.txt"), b"new\n");
+    for args in [
+        vec!["-q", "init"],
+        vec!["-q", "update"],
+        vec![
+            "-q",
+            "sign",
+            "--key",
+            prefix.with_extension("key").to_str().unwrap(),
+        ],
+    ] {
+        let out = modelseal().args(&args).arg(&dir).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
