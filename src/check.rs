@@ -11,7 +11,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::timestamp::Timestamp;
 use crate::trust::TrustPolicy;
-use crate::trust::check_signatures;
+use crate::trust::check_release;
 use crate::verify::VerifyError;
 use crate::walk;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
@@ -140,18 +140,10 @@ pub fn check_dir(
 
     match &options.policy {
         Some(policy) => {
-            let sig_problems = check_signatures(
-                &signatures,
-                SIGNATURE_FILE,
-                &manifest_bytes,
-                policy,
-                options.now,
-            )
-            .problems;
-            problems.extend(sig_problems);
-            for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
-                problems.push(Problem::new(ProblemKind::Rollback, MANIFEST_FILE, why));
-            }
+            problems.extend(
+                check_release(&signatures, &manifest, &manifest_bytes, policy, options.now)
+                    .problems,
+            );
         }
         None => {
             for (i, entry) in signatures.signatures.iter().enumerate() {

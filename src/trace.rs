@@ -103,29 +103,29 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
         }
     }
 
-    let mut runs_by_output: HashMap<&str, Vec<&manifest::Training>> = HashMap::new();
-    for t in &manifest.trainings {
+    // The runs that list each output, by index into `trainings`.
+    let mut runs_by_output: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, t) in manifest.trainings.iter().enumerate() {
         for output in &t.outputs {
             let runs = runs_by_output.entry(output.as_str()).or_default();
             // A run that lists an output twice still counts once.
-            if runs.last().is_none_or(|last| !std::ptr::eq(*last, t)) {
-                runs.push(t);
+            if runs.last() != Some(&index) {
+                runs.push(index);
             }
         }
     }
     // What each run lacks, worked out once per run however many outputs it has.
-    let gaps_of: HashMap<*const manifest::Training, Vec<String>> = manifest
+    let gaps_of: Vec<Vec<String>> = manifest
         .trainings
         .iter()
-        .map(|t| (t as *const _, training_gaps(t, &roles, &datasets)))
+        .map(|t| training_gaps(t, &roles, &datasets))
         .collect();
     let mut weights = 0usize;
     for file in manifest.files.iter().filter(|f| f.role == Role::Weights) {
         weights += 1;
         let runs = runs_by_output
             .get(file.path.as_str())
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         if runs.is_empty() {
             problems.push(Problem::new(
                 ProblemKind::UntracedWeights,
@@ -136,9 +136,10 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
         }
         let gaps: Vec<String> = runs
             .iter()
-            .filter_map(|t| {
-                let gaps = gaps_of.get(&(*t as *const _))?;
-                (!gaps.is_empty()).then(|| format!("training '{}' {}", t.id, gaps.join(", ")))
+            .filter(|&&i| !gaps_of[i].is_empty())
+            .map(|&i| {
+                let t = &manifest.trainings[i];
+                format!("training '{}' {}", t.id, gaps_of[i].join(", "))
             })
             .collect();
         if gaps.len() == runs.len() {
@@ -561,7 +562,13 @@ impl<'a> ChainWalk<'a> {
                     format!("{} names manifest '{path}', but {why}", reference.label),
                 );
                 self.report.upstreams.push(outcome.clone());
-                return Checked::failed(None, None, origin);
+                return Checked {
+                    chained: false,
+                    digest: None,
+                    identity: None,
+                    signatures: Vec::new(),
+                    referenced_by: origin.to_string(),
+                };
             }
         };
         outcome.sha256 = Some(digest);
@@ -669,22 +676,6 @@ struct Checked {
     signatures: Vec<SignatureOutcome>,
     /// The manifest whose reference first reached it.
     referenced_by: String,
-}
-
-impl Checked {
-    fn failed(
-        digest: Option<Sha256Digest>,
-        identity: Option<(Kind, String)>,
-        origin: &str,
-    ) -> Self {
-        Checked {
-            chained: false,
-            digest,
-            identity,
-            signatures: Vec::new(),
-            referenced_by: origin.to_string(),
-        }
-    }
 }
 
 /// Checks that an upstream manifest is what the reference expects: a model

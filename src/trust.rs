@@ -1,10 +1,12 @@
 //! The trust policy: which keys count, until when, and how many must sign.
 
 use crate::keys::{self, KeyError};
+use crate::manifest::Manifest;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureFile, short_keyid};
 use crate::source::{self, Location, SourceError};
 use crate::timestamp::Timestamp;
+use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -366,6 +368,26 @@ pub fn check_signatures(
         problems,
         threshold_met,
     }
+}
+
+/// The signatures over a release under the policy, with the policy's
+/// `[[pin]]`s applied: what level 1 asks, for `verify` and `check` alike.
+pub fn check_release(
+    signatures: &SignatureFile,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    policy: &TrustPolicy,
+    now: Timestamp,
+) -> SignatureCheck {
+    let mut check = check_signatures(signatures, SIGNATURE_FILE, manifest_bytes, policy, now);
+    for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
+        check.problems.push(Problem::new(
+            ProblemKind::Rollback,
+            MANIFEST_FILE,
+            format!("{why}: a replayed older release is refused (see the trust policy's [[pin]])"),
+        ));
+    }
+    check
 }
 
 fn threshold_problem(

@@ -9,7 +9,7 @@ use crate::signature::SignatureFile;
 use crate::source::SourceError;
 use crate::timestamp::Timestamp;
 use crate::trace::{self, ChainContext, Lineage};
-use crate::trust::{SignatureCheck, SignatureOutcome, TrustPolicy, check_signatures};
+use crate::trust::{SignatureOutcome, TrustPolicy, check_release};
 use crate::walk::{self, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
@@ -126,7 +126,7 @@ fn verify_manifest(
         (Some(policy), 1..) => {
             let signatures = SignatureFile::load(&walk::special_file_path(dir, SIGNATURE_FILE))
                 .map_err(VerifyError::Signatures)?;
-            Some(signature_verdict(
+            Some(check_release(
                 &signatures,
                 &manifest,
                 &manifest_bytes,
@@ -193,25 +193,6 @@ fn load_with_listing(dir: &Path) -> Result<(Manifest, Vec<u8>, walk::Listing), V
     Ok((manifest, bytes, listing?))
 }
 
-/// The signatures under the policy, with the policy's pins applied.
-fn signature_verdict(
-    signatures: &SignatureFile,
-    manifest: &Manifest,
-    manifest_bytes: &[u8],
-    policy: &TrustPolicy,
-    now: Timestamp,
-) -> SignatureCheck {
-    let mut check = check_signatures(signatures, SIGNATURE_FILE, manifest_bytes, policy, now);
-    for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
-        check.problems.push(Problem::new(
-            ProblemKind::Rollback,
-            MANIFEST_FILE,
-            format!("{why}: a replayed older release is refused (see the trust policy's [[pin]])"),
-        ));
-    }
-    check
-}
-
 /// Levels 2 and 3: records what they found in `lineage`, raises `reached`
 /// from 1 as far as they hold, and returns the problems of the levels
 /// required.
@@ -238,23 +219,23 @@ fn evaluate_lineage(
     if *reached == Some(1) && traced {
         *reached = Some(if chained { 3 } else { 2 });
     }
+    // A reference level 2 already calls dangling is not reported twice;
+    // every other problem of the chain is, even where several share a path.
+    let at_level_2: HashSet<(ProblemKind, &str)> = trace_problems
+        .iter()
+        .map(|p| (p.kind, p.path.as_str()))
+        .collect();
+    let chain_problems: Vec<Problem> = chain
+        .problems
+        .into_iter()
+        .filter(|p| !at_level_2.contains(&(p.kind, p.path.as_str())))
+        .collect();
     let mut problems = Vec::new();
-    if options.required_level >= 3 {
-        // A reference level 2 already calls dangling is not reported twice;
-        // every other problem of the chain is, even where several share a path.
-        let at_level_2: HashSet<(ProblemKind, &str)> = trace_problems
-            .iter()
-            .map(|p| (p.kind, p.path.as_str()))
-            .collect();
-        problems.extend(
-            chain
-                .problems
-                .into_iter()
-                .filter(|p| !at_level_2.contains(&(p.kind, p.path.as_str()))),
-        );
-    }
     if options.required_level >= 2 {
-        problems.splice(0..0, trace_problems);
+        problems.extend(trace_problems);
+    }
+    if options.required_level >= 3 {
+        problems.extend(chain_problems);
     }
     problems
 }

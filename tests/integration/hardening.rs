@@ -10,30 +10,50 @@ fn level0(dir: &Path) -> (serde_json::Value, i32) {
     verify_json(dir, &["--level", "0"])
 }
 
-/// `modelseal ARGS` under a shell resource limit (`ulimit -t` CPU seconds,
-/// `-v` KiB of address space): a cost an attacker controls must stay bounded.
-fn under_ulimit(limit: &str, args: &[&str]) -> std::process::Output {
+/// `verify DIR --key PUB --format json EXTRA…` under a shell resource limit
+/// (`ulimit -t` CPU seconds, `-v` KiB of address space): a cost an attacker
+/// controls must stay bounded. The report and the exit code.
+fn verify_bounded(
+    limit: &str,
+    dir: &Path,
+    public: &Path,
+    extra: &[&str],
+) -> (serde_json::Value, Option<i32>) {
     let bin = assert_cmd::cargo::cargo_bin("modelseal");
-    let mut script = format!("ulimit {limit}; exec '{}'", bin.display());
-    for arg in args {
+    let mut script = format!(
+        "ulimit {limit}; exec '{}' verify '{}' --key '{}' --format json",
+        bin.display(),
+        dir.display(),
+        public.display()
+    );
+    for arg in extra {
         script.push_str(&format!(" '{arg}'"));
     }
-    std::process::Command::new("sh")
+    let out = std::process::Command::new("sh")
         .args(["-c", &script])
         .env("MALLOC_ARENA_MAX", "2")
         .output()
-        .unwrap()
-}
-
-fn json_of(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}), status {:?}: {}{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
-    })
+    });
+    (report, out.status.code())
+}
+
+/// Signs `dir` with `key`.
+fn sign(dir: &Path, key: &Path) {
+    modelseal()
+        .arg("sign")
+        .arg(dir)
+        .arg("--key")
+        .arg(key)
+        .assert()
+        .success();
 }
 
 fn kinds(report: &serde_json::Value) -> Vec<String> {
@@ -96,13 +116,7 @@ fn a_name_that_is_not_utf8_never_hides_behind_a_listed_name() {
     write(&dir.join("weights\u{FFFD}.bin"), &pattern(100, 1));
     let (key, public) = s.key("release");
     modelseal().arg("init").arg(&dir).assert().success();
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign(&dir, &key);
     // Its lossy rendering is the listed name; its bytes are not.
     let raw = std::ffi::OsStr::from_bytes(b"weights\x80.bin");
     std::fs::write(dir.join(raw), b"payload").unwrap();
@@ -190,21 +204,8 @@ fn a_large_unsigned_manifest_costs_linear_work_before_the_signature_check() {
     std::fs::write(dir.join("provenance.toml"), text).unwrap();
     let (_, public) = s.key("release");
     for level in ["0", "3"] {
-        let out = under_ulimit(
-            "-t 60",
-            &[
-                "verify",
-                dir.to_str().unwrap(),
-                "--key",
-                public.to_str().unwrap(),
-                "--level",
-                level,
-                "--format",
-                "json",
-            ],
-        );
-        let report = json_of(&out);
-        assert_eq!(out.status.code(), Some(1));
+        let (report, code) = verify_bounded("-t 60", &dir, &public, &["--level", level]);
+        assert_eq!(code, Some(1));
         assert_eq!(report["files"]["checked"], 0);
         assert!(report["problems"].as_array().unwrap().len() >= 60_000);
     }
@@ -235,19 +236,8 @@ fn listed_sizes_are_not_read_when_the_signatures_do_not_hold() {
     std::fs::write(dir.join("provenance.toml"), manifest).unwrap();
     let (_, public) = s.key("release");
     // Hashing 60 GiB takes minutes of CPU; the limit allows seconds.
-    let out = under_ulimit(
-        "-t 20",
-        &[
-            "verify",
-            dir.to_str().unwrap(),
-            "--key",
-            public.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
-    let report = json_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    let (report, code) = verify_bounded("-t 20", &dir, &public, &[]);
+    assert_eq!(code, Some(1), "{report}");
     assert_eq!(report["level"]["reached"], serde_json::Value::Null);
     assert_eq!(report["files"]["checked"], 0);
     assert_eq!(report["files"]["bytes"], 0);
@@ -298,29 +288,10 @@ fn one_upstream_manifest_through_many_hard_links_is_parsed_once() {
         ));
     }
     std::fs::write(&manifest, text).unwrap();
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign(&dir, &key);
     // Parsed 40 times, this took 3 GB; parsed once, well under the limit.
-    let out = under_ulimit(
-        "-v 1500000",
-        &[
-            "verify",
-            dir.to_str().unwrap(),
-            "--key",
-            public.to_str().unwrap(),
-            "--level",
-            "3",
-            "--format",
-            "json",
-        ],
-    );
-    let report = json_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    let (report, code) = verify_bounded("-v 1500000", &dir, &public, &["--level", "3"]);
+    assert_eq!(code, Some(1), "{report}");
     let unsigned = report["problems"]
         .as_array()
         .unwrap()

@@ -527,6 +527,18 @@ fn pinned_policy(s: &Scratch, public: &Path, pin: &str) -> String {
     trust.to_str().unwrap().to_string()
 }
 
+/// `verify DIR --trust TRUST`, which must stop with exit 2: its stderr.
+fn policy_error(dir: &Path, trust: &str) -> String {
+    let out = modelseal()
+        .arg("verify")
+        .arg(dir)
+        .args(["--trust", trust])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_replayed_older_release_is_a_rollback() {
     let s = Scratch::new();
@@ -588,14 +600,7 @@ fn unknown_keys_in_a_pin_are_located_errors() {
     let s = Scratch::new();
     let (dir, public) = s.signed_model();
     let trust = pinned_policy(&s, &public, "min_version = \"1.0.0\"\nmax_version = \"9\"");
-    let out = modelseal()
-        .arg("verify")
-        .arg(&dir)
-        .args(["--trust", &trust])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = policy_error(&dir, &trust);
     assert!(
         err.contains("pinned.toml:") && err.contains("unknown field `max_version`"),
         "{err}"
@@ -677,14 +682,7 @@ fn a_pin_that_cannot_be_ordered_is_refused_when_the_policy_loads() {
     let s = Scratch::new();
     let (dir, public) = s.signed_model();
     let trust = pinned_policy(&s, &public, "min_version = \"latest\"");
-    let out = modelseal()
-        .arg("verify")
-        .arg(&dir)
-        .args(["--trust", &trust])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = policy_error(&dir, &trust);
     assert!(
         err.contains("pinned.toml:") && err.contains("min_version 'latest' cannot be ordered"),
         "{err}"

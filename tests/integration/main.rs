@@ -1,6 +1,7 @@
 //! Integration tests: all in one binary so they build once (see Cargo.toml).
 
 mod common;
+mod docs;
 mod faults;
 mod first_hour;
 mod hardening;

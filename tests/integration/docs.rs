@@ -1,0 +1,73 @@
+//! The console examples of README.md and manifests/SPEC.md that run on the
+//! shipped fixtures are run here, and their output must match the docs.
+
+use crate::common::*;
+
+/// `(command line, expected stdout)` for each `$ modelseal …` example in a
+/// fenced block of `doc` that only reads files under `fixtures/`.
+fn fixture_examples(doc: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo().join(doc)).unwrap();
+    let mut examples: Vec<(String, String)> = Vec::new();
+    let mut in_block = false;
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            examples.extend(current.take());
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("$ ") {
+            examples.extend(current.take());
+            current = Some((command.to_string(), String::new()));
+        } else if let Some((_, output)) = current.as_mut() {
+            output.push_str(line);
+            output.push('\n');
+        }
+    }
+    examples
+        .into_iter()
+        .filter(|(command, _)| {
+            let runnable = command.starts_with("modelseal ")
+                && !command.contains(['~', '"', '$', '>', ';', '|']);
+            let args: Vec<&str> = command.split_whitespace().skip(2).collect();
+            runnable
+                && args.iter().any(|a| a.starts_with("fixtures/"))
+                && args.iter().all(|a| {
+                    a.starts_with('-') || a.starts_with("fixtures/") || a.parse::<u8>().is_ok()
+                })
+        })
+        .collect()
+}
+
+fn run_examples(doc: &str) -> usize {
+    let examples = fixture_examples(doc);
+    for (command, expected) in &examples {
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = modelseal()
+            .current_dir(repo())
+            .args(&args)
+            .output()
+            .unwrap();
+        // A blank line between two commands of one block is layout, not output.
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            expected.trim_end(),
+            "{doc}: `{command}` prints something else"
+        );
+    }
+    examples.len()
+}
+
+#[test]
+fn readme_fixture_examples_print_what_the_readme_shows() {
+    // verify demo-model, verify lineage --level 3, lineage.
+    assert!(run_examples("README.md") >= 3);
+}
+
+#[test]
+fn spec_fixture_examples_print_what_the_spec_shows() {
+    run_examples("manifests/SPEC.md");
+}
