@@ -71,3 +71,23 @@ fn readme_fixture_examples_print_what_the_readme_shows() {
 fn spec_fixture_examples_print_what_the_spec_shows() {
     run_examples("manifests/SPEC.md");
 }
+
+#[test]
+fn every_test_security_md_cites_exists() {
+    let text = std::fs::read_to_string(repo().join("SECURITY.md")).unwrap();
+    let mut cited = 0;
+    for quoted in text.split('`').skip(1).step_by(2) {
+        let Some((file, name)) = quoted.split_once(".rs::") else {
+            continue;
+        };
+        let source = repo().join(format!("tests/integration/{file}.rs"));
+        let body = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("SECURITY.md cites {quoted}: {e}"));
+        assert!(
+            body.contains(&format!("fn {name}(")),
+            "SECURITY.md cites {quoted}, which does not exist"
+        );
+        cited += 1;
+    }
+    assert!(cited > 50, "only {cited} citations found");
+}
