@@ -208,7 +208,7 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     }
     let reached = report
         .reached
-        .map_or_else(|| "none (not even level 0)".to_string(), level_name);
+        .map_or_else(|| no_level(report).to_string(), level_name);
     if report.ok() {
         let _ = writeln!(out, "{} level {reached} holds", style.good("OK:"));
     } else {
@@ -221,6 +221,16 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         );
     }
     out
+}
+
+/// Why no level holds: level 0 failed, or was never checked because the
+/// signatures did not hold and no content was read.
+fn no_level(report: &Report) -> &'static str {
+    if report.files.unread > 0 {
+        "none (level 0 not checked: no content is read until the signatures hold)"
+    } else {
+        "none (not even level 0)"
+    }
 }
 
 /// A problem's path and message, safe to print.

@@ -77,7 +77,8 @@ pub struct Report {
     pub model: ModelSummary,
     /// The level that had to hold.
     pub required: u8,
-    /// The highest level that holds, or `None` when not even level 0 does.
+    /// The highest level that holds, or `None` when not even level 0 does
+    /// (or when no content was read because the signatures did not hold).
     pub reached: Option<u8>,
     /// Files read and bytes hashed.
     pub files: FileTotals,

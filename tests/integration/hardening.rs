@@ -242,6 +242,18 @@ fn listed_sizes_are_not_read_when_the_signatures_do_not_hold() {
     assert_eq!(report["files"]["checked"], 0);
     assert_eq!(report["files"]["bytes"], 0);
     assert_eq!(report["files"]["unread"], 1);
+    let text = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("1 listed file(s) not read") && text.contains("level 0 not checked"),
+        "{text}"
+    );
     // What metadata shows is still reported, with the signature failure.
     assert_eq!(
         problems(&report),
