@@ -92,11 +92,17 @@ pub fn write_key_pair(
         file: private.clone(),
         what,
     };
+    // PKCS#8 v1 (RFC 5208), the seed alone: the v2 form with the public key
+    // attached is refused by OpenSSL 3.0 and by Python `cryptography`.
+    let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
     let private_pem: Zeroizing<String> = match passphrase {
-        Some(pass) => key
+        Some(pass) => v1
             .to_pkcs8_encrypted_pem(pass, LineEnding::LF)
             .map_err(|e| malformed(format!("cannot encrypt the key: {e}")))?,
-        None => key
+        None => v1
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| malformed(format!("cannot encode the key: {e}")))?,
     };

@@ -215,3 +215,80 @@ sys.stdout.write(raw.hex() + " " + key.sign(msg).hex())
     let (report, code) = verify_json(&dir, &["--key", public_pem.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
 }
+
+/// `modelseal keygen` keys, plain and encrypted, are read by openssl and by
+/// Python `cryptography`, which derive the same public key from them.
+#[test]
+fn keygen_keys_are_read_by_openssl_and_python_cryptography() {
+    let s = Scratch::new();
+    let plain = s.path("plain");
+    let enc = s.path("enc");
+    modelseal()
+        .args(["keygen", "--no-passphrase", "--out"])
+        .arg(&plain)
+        .assert()
+        .success();
+    modelseal()
+        .env("MODELSEAL_PASSPHRASE", "pw")
+        .args(["keygen", "--out"])
+        .arg(&enc)
+        .assert()
+        .success();
+    for (prefix, pass) in [(&plain, None), (&enc, Some("pw"))] {
+        let key = prefix.with_extension("key");
+        let ours = std::fs::read_to_string(prefix.with_extension("pub")).unwrap();
+        let mut openssl = Process::new("openssl");
+        openssl.args(["pkey", "-pubout", "-in"]).arg(&key);
+        if let Some(pass) = pass {
+            openssl.args(["-passin", &format!("pass:{pass}")]);
+        }
+        assert_eq!(String::from_utf8_lossy(&run(&mut openssl)), ours);
+        let script = "import sys\n\
+            from cryptography.hazmat.primitives import serialization as s\n\
+            pw = sys.argv[2].encode() or None\n\
+            k = s.load_pem_private_key(open(sys.argv[1], 'rb').read(), pw)\n\
+            sys.stdout.write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode())\n";
+        let python = run(Process::new("python3")
+            .args(["-c", script])
+            .arg(&key)
+            .arg(pass.unwrap_or("")));
+        assert_eq!(String::from_utf8_lossy(&python), ours);
+    }
+}
+
+/// Keys written by Python `cryptography` (plain and encrypted PKCS#8) sign.
+#[test]
+fn python_cryptography_keys_sign_and_verify() {
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    let script = "import sys\n\
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey\n\
+        from cryptography.hazmat.primitives import serialization as s\n\
+        k = Ed25519PrivateKey.generate()\n\
+        enc = s.BestAvailableEncryption(b'pw') if sys.argv[2] == 'enc' else s.NoEncryption()\n\
+        open(sys.argv[1] + '.key', 'wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, enc))\n\
+        open(sys.argv[1] + '.pub', 'wb').write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))\n";
+    for mode in ["plain", "enc"] {
+        let prefix = s.path(&format!("py-{mode}"));
+        run(Process::new("python3")
+            .args(["-c", script])
+            .arg(&prefix)
+            .arg(mode));
+        modelseal()
+            .env("MODELSEAL_PASSPHRASE", "pw")
+            .arg("sign")
+            .arg(&dir)
+            .arg("--key")
+            .arg(prefix.with_extension("key"))
+            .assert()
+            .success();
+        modelseal()
+            .arg("verify")
+            .arg(&dir)
+            .arg("--key")
+            .arg(prefix.with_extension("pub"))
+            .assert()
+            .success();
+    }
+}
