@@ -124,6 +124,10 @@ enum Command {
         /// Signer name recorded beside the signature (not signed).
         #[arg(long)]
         signer: Option<String>,
+        /// Refuse to sign unless this trust policy accepts the key now
+        /// (listed, unexpired, unrevoked).
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
         #[command(flatten)]
         jobs: JobsArg,
     },
@@ -551,10 +555,21 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             dir,
             key,
             signer,
+            trust,
             jobs,
         } => {
             let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key))
                 .map_err(Failure::input)?;
+            if let Some(trust) = &trust {
+                let policy = TrustPolicy::load(trust).map_err(Failure::input)?;
+                let keyid = keys::keyid(&loaded.key.verifying_key());
+                if let Some(why) = policy.refuses_signer(&keyid, Timestamp::now()) {
+                    return Err(Failure::input(format!(
+                        "{}: {why}, so verifiers using this policy would not count its signature; nothing was signed",
+                        key.display()
+                    )));
+                }
+            }
             for warning in &loaded.warnings {
                 eprintln!("warning: {}", escape::field(warning));
             }

@@ -237,6 +237,26 @@ impl TrustPolicy {
         why
     }
 
+    /// Why the policy would not count a signature by `keyid` made at `now`,
+    /// if it would not: what `sign --trust` refuses.
+    pub fn refuses_signer(&self, keyid: &str, now: Timestamp) -> Option<String> {
+        match self.standing(keyid, now) {
+            (KeyStanding::Trusted, _) => None,
+            (KeyStanding::Untrusted, _) => Some(format!(
+                "the trust policy does not list key {}",
+                short_keyid(keyid)
+            )),
+            (KeyStanding::Expired(at), key) => Some(format!(
+                "the trust policy's key '{}' expired at {at}",
+                key.map_or("", |k| k.name.as_str())
+            )),
+            (KeyStanding::Revoked, key) => Some(format!(
+                "the trust policy revokes key '{}'",
+                key.map_or("", |k| k.name.as_str())
+            )),
+        }
+    }
+
     /// How the policy regards `keyid` at `now`.
     pub fn standing(&self, keyid: &str, now: Timestamp) -> (KeyStanding, Option<&TrustedKey>) {
         let Some(key) = self.keys.iter().find(|k| k.keyid == keyid) else {

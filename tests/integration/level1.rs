@@ -301,3 +301,45 @@ fn unknown_keys_in_signature_file_are_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `trusted`"));
 }
+
+#[test]
+fn sign_with_trust_refuses_a_key_the_policy_no_longer_accepts() {
+    let s = Scratch::new();
+    let (dir, release_pub) = s.signed_model();
+    let (key, _) = s.key("release");
+    let before = std::fs::read(dir.join("provenance.sig")).unwrap();
+    let (other, _) = s.key("other");
+    for (signing_key, entry, why) in [
+        (&key, "expires = 2020-01-01T00:00:00Z", "expired at"),
+        (&key, "revoked = true", "revokes key"),
+        (&other, "", "does not list key"),
+    ] {
+        let trust = write_policy(&s, &policy(&[("release", &release_pub, entry)], 1));
+        let out = modelseal()
+            .arg("sign")
+            .arg(&dir)
+            .arg("--key")
+            .arg(signing_key)
+            .arg("--trust")
+            .arg(&trust)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{entry}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(why) && err.contains("nothing was signed"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(dir.join("provenance.sig")).unwrap(), before);
+    }
+    let trust = write_policy(&s, &policy(&[("release", &release_pub, "")], 1));
+    modelseal()
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&key)
+        .arg("--trust")
+        .arg(&trust)
+        .assert()
+        .success();
+}
