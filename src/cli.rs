@@ -366,7 +366,10 @@ pub fn main() -> ExitCode {
             if let Some(format) = machine
                 && err.use_stderr()
             {
-                println!("{}", machine_error(format, &err.render().to_string()));
+                println!(
+                    "{}",
+                    machine_error(format, &one_line(&err.render().to_string()))
+                );
                 return ExitCode::from(2);
             }
             let _ = err.print();
@@ -400,6 +403,20 @@ pub fn main() -> ExitCode {
             ExitCode::from(failure.exit)
         }
     }
+}
+
+/// clap's multi-line usage error as one line for JSON and SARIF: the error
+/// and its tips, without the usage block and the pointer to `--help`.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether the raw arguments ask for JSON, so even a usage error is JSON.
@@ -558,8 +575,17 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             trust,
             jobs,
         } => {
-            let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key))
-                .map_err(Failure::input)?;
+            let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key)).map_err(
+                |err| match err {
+                    keys::KeyError::WrongPassphrase(file) if std::env::var_os(PASSPHRASE_ENV).is_some() => {
+                        Failure::input(format!(
+                            "{}: the passphrase in {PASSPHRASE_ENV} does not decrypt this key (fix the variable, or unset it to be asked on a terminal)",
+                            file.display()
+                        ))
+                    }
+                    other => Failure::input(other),
+                },
+            )?;
             if let Some(trust) = &trust {
                 let policy = TrustPolicy::load(trust).map_err(Failure::input)?;
                 let keyid = keys::keyid(&loaded.key.verifying_key());

@@ -121,7 +121,12 @@ pub fn read_bounded(path: &Path, limit: u64, follow_links: bool) -> Result<Vec<u
         }
         options.open(path).map_err(|e| unreadable(e.to_string()))?
     } else {
-        crate::digest::open_no_follow(path).map_err(|e| unreadable(e.to_string()))?
+        crate::digest::open_no_follow(path).map_err(|fault| {
+            unreadable(match fault {
+                crate::digest::ReadFault::Unreadable(why)
+                | crate::digest::ReadFault::Changed(why) => why,
+            })
+        })?
     };
     let meta = file.metadata().map_err(|e| unreadable(e.to_string()))?;
     if !meta.is_file() {

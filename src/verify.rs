@@ -54,6 +54,21 @@ pub enum VerifyError {
         "level {0} needs a trust policy: pass --key PUBLIC.pub or --trust trust.toml (or --level 0 to check only the bytes)"
     )]
     NoPolicy(u8),
+    /// The directory holds no `provenance.toml`.
+    #[error(
+        "{} holds no {MANIFEST_FILE}{}",
+        dir.display(),
+        match above {
+            Some(above) => format!("; the nearest one above is in {} (verify that directory)", above.display()),
+            None => format!("; make one with `modelseal init {}`", dir.display()),
+        }
+    )]
+    NoManifest {
+        /// The directory given.
+        dir: std::path::PathBuf,
+        /// The nearest directory above it that holds a manifest.
+        above: Option<std::path::PathBuf>,
+    },
     /// The level is not 0 to 3.
     #[error("level {0} does not exist; levels are 0 (intact) to 3 (chained)")]
     BadLevel(u8),
@@ -184,6 +199,15 @@ fn verify_manifest(
 /// Reads the manifest while the directory is walked: the walk needs nothing
 /// from the manifest.
 fn load_with_listing(dir: &Path) -> Result<(Manifest, Vec<u8>, walk::Listing), VerifyError> {
+    if !dir.is_dir() {
+        return Err(WalkError::NotADirectory(dir.to_path_buf()).into());
+    }
+    if std::fs::symlink_metadata(dir.join(MANIFEST_FILE)).is_err() {
+        return Err(VerifyError::NoManifest {
+            dir: dir.to_path_buf(),
+            above: manifest_above(dir),
+        });
+    }
     let (loaded, listing) = std::thread::scope(|scope| {
         let walker = scope.spawn(|| walk::list(dir));
         let loaded = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE));
@@ -192,6 +216,16 @@ fn load_with_listing(dir: &Path) -> Result<(Manifest, Vec<u8>, walk::Listing), V
     })?;
     let (manifest, bytes) = loaded.map_err(VerifyError::Manifest)?;
     Ok((manifest, bytes, listing?))
+}
+
+/// The nearest directory above `dir` that holds a manifest, if any.
+fn manifest_above(dir: &Path) -> Option<std::path::PathBuf> {
+    let absolute = std::path::absolute(dir).ok()?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(MANIFEST_FILE).is_file())
+        .map(Path::to_path_buf)
 }
 
 /// Levels 2 and 3: records what they found in `lineage`, raises `reached`

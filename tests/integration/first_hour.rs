@@ -70,3 +70,78 @@ fn quiet_silences_the_summaries_of_every_writing_command() {
         );
     }
 }
+
+#[test]
+fn a_directory_without_a_manifest_says_so_once_and_what_to_do() {
+    let s = Scratch::new();
+    let dir = s.model();
+    let out = modelseal()
+        .args(["verify", "--level", "0"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds no provenance.toml") && err.contains("modelseal init"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot be read"), "{err}");
+    // Below a model directory, the manifest above is named.
+    modelseal().arg("init").arg(&dir).assert().success();
+    let out = modelseal()
+        .args(["verify", "--level", "0"])
+        .arg(dir.join("extra"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the nearest one above is in") && err.contains("model"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_from_the_environment_names_the_variable() {
+    let s = Scratch::new();
+    let dir = s.model();
+    modelseal().arg("init").arg(&dir).assert().success();
+    let prefix = s.path("enc");
+    modelseal()
+        .env("MODELSEAL_PASSPHRASE", "right")
+        .args(["keygen", "--out"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let out = modelseal()
+        .env("MODELSEAL_PASSPHRASE", "wrong")
+        .arg("sign")
+        .arg(&dir)
+        .arg("--key")
+        .arg(prefix.with_extension("key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the passphrase in MODELSEAL_PASSPHRASE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_usage_errors_are_one_line_without_clap_layout() {
+    for args in [
+        vec!["verify", "--format", "json", "--bogus"],
+        vec!["verify", "--format", "json", "--level", "9"],
+    ] {
+        let out = modelseal().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let error = json["error"].as_str().unwrap();
+        assert!(
+            !error.contains('\n') && !error.contains("Usage:") && !error.starts_with("error:"),
+            "{error}"
+        );
+    }
+}
