@@ -172,8 +172,13 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), generated from the command-line definition.
-    Man,
+    /// Print the man page (roff), or with --out-dir write one page per
+    /// command (modelseal.1, modelseal-verify.1, …) into a directory.
+    Man {
+        /// Write every page into this directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Record lineage in provenance.toml: datasets and training runs.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -451,9 +456,22 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
             clap_complete::generate(shell, &mut cmd, "modelseal", &mut std::io::stdout());
             Ok(Outcome::Done)
         }
-        Command::Man => {
+        Command::Man { out_dir } => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            if let Some(dir) = out_dir {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+                let written = crate::manpage::all_pages(cmd, &dir)
+                    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+                say!(
+                    output.quiet,
+                    "wrote {} man pages into {}",
+                    written.len(),
+                    dir.display()
+                );
+                return Ok(Outcome::Done);
+            }
+            match crate::manpage::main_page(cmd, &mut std::io::stdout()) {
                 // `modelseal man | head` closes the pipe early: not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 other => other.map_err(Failure::input)?,

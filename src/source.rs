@@ -169,9 +169,12 @@ pub fn parse_toml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Sou
 
 fn help_for(message: &str) -> Option<String> {
     if message.starts_with("unknown field") {
-        Some("remove the key or fix its spelling; see manifests/SPEC.md for every key".into())
+        Some(
+            "remove the key or fix its spelling: the message lists every key this table accepts"
+                .into(),
+        )
     } else if message.starts_with("missing field") {
-        Some("add the key; see manifests/SPEC.md for the required keys".into())
+        Some("add the key: this table requires it".into())
     } else {
         None
     }

@@ -145,3 +145,57 @@ fn json_usage_errors_are_one_line_without_clap_layout() {
         );
     }
 }
+
+#[test]
+fn man_writes_a_page_for_every_page_it_refers_to() {
+    let s = Scratch::new();
+    let dir = s.path("man/man1");
+    modelseal()
+        .args(["man", "--out-dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let mut referred = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let page = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+        assert!(page.contains("MODELSEAL_PASSPHRASE") && page.contains("NO_COLOR"));
+        for part in page.split("modelseal\\-").skip(1) {
+            if let Some((name, _)) = part.split_once("(1)") {
+                referred.push(name.replace("\\-", "-"));
+            }
+        }
+    }
+    assert!(referred.contains(&"verify".to_string()), "{referred:?}");
+    for name in referred {
+        assert!(
+            dir.join(format!("modelseal-{name}.1")).is_file(),
+            "modelseal-{name}(1) is referred to but not written"
+        );
+    }
+    // On stdout, the main page has the same sections.
+    let out = modelseal().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH ENVIRONMENT"));
+}
+
+#[test]
+fn error_help_answers_in_the_message_not_in_a_file_binary_users_lack() {
+    let s = Scratch::new();
+    let trust = s.path("trust.toml");
+    write(&trust, b"threshold = 1\nthreshhold = 2\n");
+    let out = modelseal()
+        .arg("verify")
+        .arg(repo().join("fixtures/demo-model"))
+        .arg("--trust")
+        .arg(&trust)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("expected one of `threshold`, `key`, `pin`"),
+        "{err}"
+    );
+    assert!(err.contains("help:") && !err.contains("SPEC.md"), "{err}");
+}
