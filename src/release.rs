@@ -190,7 +190,9 @@ fn read_card(dir: &Path, manifest: &Manifest) -> Option<card::ModelCard> {
         .files
         .iter()
         .find(|f| f.path.eq_ignore_ascii_case("README.md"))?;
-    let bytes = crate::source::read_bounded(&dir.join(&readme.path), 1 << 20, false).ok()?;
+    // In a Hub cache snapshot, README.md is a link into blobs/: read the blob.
+    let path = walk::special_file_path(dir, &readme.path);
+    let bytes = crate::source::read_bounded(&path, 1 << 20, false).ok()?;
     card::parse(&String::from_utf8_lossy(&bytes))
 }
 

@@ -431,3 +431,30 @@ fn completions_man_page_quiet_and_colour() {
         .success()
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
+
+#[cfg(unix)]
+#[test]
+fn init_in_a_hub_snapshot_reads_the_model_card_through_its_blob_link() {
+    let s = Scratch::new();
+    let (repo, snapshot) = hub_cache(&s);
+    std::fs::write(
+        repo.join("blobs/aa11bb22cc33dd44ee55ff6600112233aabbccdd"),
+        "---\nlicense: apache-2.0\ndatasets:\n- roneneldan/TinyStories\n---\n# tiny\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../blobs/aa11bb22cc33dd44ee55ff6600112233aabbccdd",
+        snapshot.join("README.md"),
+    )
+    .unwrap();
+    modelseal()
+        .arg("init")
+        .arg(&snapshot)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "from the model card: license apache-2.0",
+        ));
+    let manifest = std::fs::read_to_string(snapshot.join("provenance.toml")).unwrap();
+    assert!(manifest.contains("license = \"apache-2.0\""), "{manifest}");
+}
