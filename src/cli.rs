@@ -12,7 +12,7 @@ use modelseal::keys;
 use modelseal::manifest::Commit;
 use modelseal::manifest::Kind;
 use modelseal::problem::{Problem, ProblemKind};
-use modelseal::record::{BaseModelRecord, DatasetRecord, TrainingRecord};
+use modelseal::record::{BaseModelRecord, DatasetRecord, RecordAction, TrainingRecord};
 use modelseal::release::{self, InitOptions, ReleaseError};
 use modelseal::report;
 use modelseal::timestamp::Timestamp;
@@ -199,7 +199,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TraceCommand {
-    /// Record (or replace) a [[dataset]] in provenance.toml.
+    /// Record a [[dataset]] in provenance.toml, or merge into the one with that id.
     Dataset {
         /// The model directory.
         #[arg(default_value = ".")]
@@ -225,8 +225,12 @@ enum TraceCommand {
         /// The dataset's own signed manifest, a listed file of this directory.
         #[arg(long, value_name = "PATH")]
         manifest: Option<String>,
+        /// Replace an existing dataset with this id whole, instead of merging
+        /// into it (what is dropped is listed).
+        #[arg(long)]
+        replace: bool,
     },
-    /// Record (or replace) a [[training]] run in provenance.toml.
+    /// Record a [[training]] run in provenance.toml, or merge into the one with that id.
     Training {
         /// The model directory.
         #[arg(default_value = ".")]
@@ -258,6 +262,10 @@ enum TraceCommand {
         /// The base model's signed manifest, a listed file of this directory.
         #[arg(long, value_name = "PATH", requires = "base_model")]
         base_manifest: Option<String>,
+        /// Replace an existing run with this id whole, instead of merging
+        /// into it (what is dropped is listed).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -835,6 +843,7 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
             sha256,
             files,
             manifest,
+            replace,
         } => {
             let record = DatasetRecord {
                 id: id.clone(),
@@ -844,6 +853,7 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
                 sha256,
                 files,
                 manifest,
+                replace,
             };
             let outcome =
                 modelseal::record::record_dataset(&dir, &record).map_err(Failure::input)?;
@@ -860,6 +870,7 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
             base_model,
             base_sha256,
             base_manifest,
+            replace,
         } => {
             let record = TrainingRecord {
                 id: id.clone(),
@@ -872,6 +883,7 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
                     sha256: base_sha256,
                     manifest: base_manifest,
                 }),
+                replace,
             };
             let outcome =
                 modelseal::record::record_training(&dir, &record).map_err(Failure::input)?;
@@ -881,13 +893,16 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
     say!(
         quiet,
         "{} {what} in {}; sign again: earlier signatures no longer cover the manifest",
-        if outcome.replaced {
-            "replaced"
-        } else {
-            "recorded"
+        match outcome.action {
+            RecordAction::Added => "recorded",
+            RecordAction::Merged => "merged into",
+            RecordAction::Replaced => "replaced",
         },
         dir.join(modelseal::MANIFEST_FILE).display()
     );
+    for lost in &outcome.dropped {
+        say!(quiet, "  dropped  {}", escape::field(lost));
+    }
     if outcome.remaining.is_empty() {
         say!(
             quiet,

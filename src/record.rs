@@ -48,6 +48,8 @@ pub struct DatasetRecord {
     pub files: Vec<String>,
     /// Its own signed manifest here.
     pub manifest: Option<String>,
+    /// Replace an existing entry with this id instead of merging into it.
+    pub replace: bool,
 }
 
 /// A base model to record.
@@ -76,20 +78,37 @@ pub struct TrainingRecord {
     pub code: Option<(String, Commit)>,
     /// The model it started from.
     pub base_model: Option<BaseModelRecord>,
+    /// Replace an existing entry with this id instead of merging into it.
+    pub replace: bool,
+}
+
+/// What recording did to the entry with that id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordAction {
+    /// There was none: the entry was added.
+    Added,
+    /// The new values were merged into it: list values gained the new
+    /// items, other values given were set, and everything else was kept.
+    Merged,
+    /// It was replaced whole (`--replace`).
+    Replaced,
 }
 
 /// What recording did.
 #[derive(Debug, Clone)]
 pub struct RecordOutcome {
-    /// Whether an entry with that id was replaced (else one was added).
-    pub replaced: bool,
+    /// Added, merged or replaced.
+    pub action: RecordAction,
+    /// With `--replace`: what the old entry had that the new one does not
+    /// (`key`, or `key: item` for list items), so nothing goes silently.
+    pub dropped: Vec<String>,
     /// What still keeps level 2 from holding, as problems.
     pub remaining: Vec<Problem>,
 }
 
 /// Inserts or replaces the `[[dataset]]` with `record.id`.
 pub fn record_dataset(dir: &Path, record: &DatasetRecord) -> Result<RecordOutcome, RecordError> {
-    upsert(dir, "dataset", &record.id, |current| {
+    upsert(dir, "dataset", &record.id, record.replace, |current| {
         let mut problems = Vec::new();
         for path in &record.files {
             expect_role(current, path, Role::Data, "--files", &mut problems);
@@ -129,7 +148,7 @@ pub fn record_dataset(dir: &Path, record: &DatasetRecord) -> Result<RecordOutcom
 
 /// Inserts or replaces the `[[training]]` with `record.id`.
 pub fn record_training(dir: &Path, record: &TrainingRecord) -> Result<RecordOutcome, RecordError> {
-    upsert(dir, "training", &record.id, |current| {
+    upsert(dir, "training", &record.id, record.replace, |current| {
         let mut problems = Vec::new();
         for path in &record.outputs {
             expect_role(current, path, Role::Weights, "--outputs", &mut problems);
@@ -227,14 +246,15 @@ fn string_array(items: &[String]) -> Array {
     items.iter().map(String::as_str).collect()
 }
 
-/// Replaces the entry of `section` whose id is `id` with the table `entry`
-/// builds from the current manifest (keeping the comments above the old
-/// one), or appends it; `entry` refuses with the reasons a reference would
-/// dangle. Writes atomically.
+/// Merges the table `entry` builds from the current manifest into the entry
+/// of `section` whose id is `id` (or, with `replace`, replaces it, keeping
+/// the comments above it), or appends it; `entry` refuses with the reasons a
+/// reference would dangle. Writes atomically.
 fn upsert(
     dir: &Path,
     section: &str,
     id: &str,
+    replace: bool,
     entry: impl FnOnce(&Manifest) -> Result<Table, Vec<String>>,
 ) -> Result<RecordOutcome, RecordError> {
     let manifest_path = dir.join(MANIFEST_FILE);
@@ -263,17 +283,23 @@ fn upsert(
                 "`{section}` must be an array of tables ([[{section}]])"
             ))
         })?;
-    let mut replaced = false;
-    for existing in tables.iter_mut() {
-        if existing.get("id").and_then(|v| v.as_str()) == Some(id) {
+    let mut action = RecordAction::Added;
+    let mut dropped = Vec::new();
+    let position = tables
+        .iter()
+        .position(|t| t.get("id").and_then(|v| v.as_str()) == Some(id));
+    match position.and_then(|i| tables.get_mut(i)) {
+        Some(existing) if replace => {
+            dropped = lost_in_replacement(existing, &table);
             table.decor_mut().clone_from(existing.decor());
-            *existing = table.clone();
-            replaced = true;
-            break;
+            *existing = table;
+            action = RecordAction::Replaced;
         }
-    }
-    if !replaced {
-        tables.push(table);
+        Some(existing) => {
+            merge_into(existing, table);
+            action = RecordAction::Merged;
+        }
+        None => tables.push(table),
     }
     let new_text = doc.to_string();
     let updated = Manifest::parse(&manifest_path, new_text.as_bytes())?;
@@ -284,7 +310,55 @@ fn upsert(
         }
     })?;
     Ok(RecordOutcome {
-        replaced,
+        action,
+        dropped,
         remaining: trace::check_lineage(&updated),
     })
+}
+
+/// Sets each value of `new` in `existing`; a list value gains the new items
+/// after the ones it had, so ids `init` filled in survive `trace`.
+fn merge_into(existing: &mut Table, new: Table) {
+    for (key, item) in new {
+        let merged = match (
+            existing.get_mut(&key).and_then(Item::as_array_mut),
+            item.as_array(),
+        ) {
+            (Some(old), Some(add)) => {
+                for value in add.iter() {
+                    if !old.iter().any(|v| v.as_str() == value.as_str()) {
+                        old.push(value.clone());
+                    }
+                }
+                true
+            }
+            _ => false,
+        };
+        if !merged {
+            existing.insert(&key, item);
+        }
+    }
+}
+
+/// What replacing `old` by `new` loses: keys `new` lacks, and list items
+/// it does not repeat.
+fn lost_in_replacement(old: &Table, new: &Table) -> Vec<String> {
+    let mut lost = Vec::new();
+    for (key, item) in old.iter() {
+        match (item.as_array(), new.get(key)) {
+            (_, None) => lost.push(key.to_string()),
+            (Some(items), Some(kept)) => {
+                let kept = kept.as_array();
+                for value in items.iter() {
+                    let still =
+                        kept.is_some_and(|k| k.iter().any(|v| v.as_str() == value.as_str()));
+                    if !still {
+                        lost.push(format!("{key}: {}", value.as_str().unwrap_or("?")));
+                    }
+                }
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    lost
 }

@@ -609,3 +609,90 @@ fn a_chain_deeper_than_the_limit_ends_in_a_problem_not_a_stack_overflow() {
     );
     assert_eq!(report["level"]["reached"], 2);
 }
+
+#[test]
+fn trace_merges_into_an_entry_and_replace_lists_what_it_drops() {
+    let s = Scratch::new();
+    let dir = s.path("ft");
+    write(&dir.join("model.safetensors"), &pattern(4096, 1));
+    write(&dir.join("train.yaml"), b"lr: 1e-4\n");
+    write(&dir.join("data/a.jsonl"), b"{\"text\": \"a\"}\n");
+    write(
+        &dir.join("README.md"),
+        b"---\ndatasets:\n- org/alpha\n- org/beta\nbase_model: org/base\n---\n# ft\n",
+    );
+    modelseal().arg("init").arg(&dir).assert().success();
+    let manifest = || std::fs::read_to_string(dir.join("provenance.toml")).unwrap();
+    // init filled in a training run naming both datasets: trace keeps them.
+    let before = manifest();
+    assert!(
+        before.contains("\"alpha\"") && before.contains("\"beta\""),
+        "{before}"
+    );
+    let training_id = before
+        .split("[[training]]")
+        .nth(1)
+        .and_then(|t| t.split("id = \"").nth(1))
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_string();
+    modelseal()
+        .args(["trace", "training"])
+        .arg(&dir)
+        .args([
+            "--id",
+            &training_id,
+            "--outputs",
+            "model.safetensors",
+            "--configs",
+            "train.yaml",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "merged into training '{training_id}'"
+        )));
+    let merged =
+        modelseal::manifest::Manifest::parse(Path::new("provenance.toml"), manifest().as_bytes())
+            .unwrap();
+    let run = &merged.trainings[0];
+    assert_eq!(run.datasets, ["alpha", "beta"]);
+    assert_eq!(run.configs, ["train.yaml"]);
+    // A dataset's name and uri survive a trace that gives only its files.
+    modelseal()
+        .args(["trace", "dataset"])
+        .arg(&dir)
+        .args(["--id", "alpha", "--uri", "https://example.org/alpha"])
+        .assert()
+        .success();
+    modelseal()
+        .args(["trace", "dataset"])
+        .arg(&dir)
+        .args(["--id", "alpha", "--files", "data/a.jsonl"])
+        .assert()
+        .success();
+    let text = manifest();
+    assert!(
+        text.contains("https://example.org/alpha") && text.contains("org/alpha"),
+        "{text}"
+    );
+    // --replace replaces whole and names each thing dropped.
+    modelseal()
+        .args(["trace", "training"])
+        .arg(&dir)
+        .args([
+            "--id",
+            &training_id,
+            "--outputs",
+            "model.safetensors",
+            "--replace",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "replaced training '{training_id}'"
+        )))
+        .stdout(predicate::str::contains("dropped  datasets: alpha"))
+        .stdout(predicate::str::contains("dropped  datasets: beta"))
+        .stdout(predicate::str::contains("dropped  configs: train.yaml"));
+}
