@@ -91,3 +91,52 @@ fn every_test_security_md_cites_exists() {
     }
     assert!(cited > 50, "only {cited} citations found");
 }
+
+/// The first fenced block of `lang` after `heading` in README.md.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let after = text
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("README.md has no {heading}"))
+        .1;
+    let fence = format!("```{lang}\n");
+    let body = after.split_once(&fence).unwrap().1;
+    body.split_once("\n```").unwrap().0.to_string()
+}
+
+#[test]
+fn the_readme_walkthrough_runs_as_written_and_its_policy_accepts_the_release() {
+    let s = Scratch::new();
+    let work = s.path("work");
+    write(&work.join("my-model/model.safetensors"), &pattern(5000, 1));
+    write(&work.join("my-model/config.json"), b"{}\n");
+    let bin = assert_cmd::cargo::cargo_bin("modelseal");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = readme_block("## A release, step by step", "sh");
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&work)
+        .env("PATH", &path)
+        .env("EDITOR", "true")
+        .env("MODELSEAL_PASSPHRASE", "walkthrough")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the walkthrough failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The trust policy shown under Verify, pins included, accepts that release.
+    let policy = readme_block("## Verify", "toml");
+    write(&work.join("shown.toml"), policy.as_bytes());
+    modelseal()
+        .current_dir(&work)
+        .args(["verify", "my-model", "--trust", "shown.toml"])
+        .assert()
+        .success();
+}
