@@ -458,3 +458,51 @@ fn init_in_a_hub_snapshot_reads_the_model_card_through_its_blob_link() {
     let manifest = std::fs::read_to_string(snapshot.join("provenance.toml")).unwrap();
     assert!(manifest.contains("license = \"apache-2.0\""), "{manifest}");
 }
+
+#[test]
+fn check_goes_on_past_a_broken_manifest_and_exits_2_at_the_end() {
+    let s = Scratch::new();
+    let (a, b) = (s.path("a"), s.path("b"));
+    write(&a.join("f"), b"x\n");
+    write(&b.join("f"), b"y\n");
+    modelseal().arg("init").arg(&a).assert().success();
+    write(&b.join("provenance.toml"), b"garbage\n");
+    let out = modelseal()
+        .env("MODELSEAL_CACHE_DIR", s.path("cache"))
+        .arg("check")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("ok "), "{stdout}");
+    assert!(
+        stderr.contains("1 manifest(s) could not be checked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn init_and_update_refuse_git_lfs_pointers() {
+    let s = Scratch::new();
+    let dir = s.path("m");
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 200000\n",
+        "a".repeat(64)
+    );
+    write(&dir.join("model.safetensors"), pointer.as_bytes());
+    let out = modelseal().arg("init").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("git lfs pull"));
+    assert!(!dir.join("provenance.toml").exists());
+    // update, on a manifest made before the pointer replaced the content.
+    write(&dir.join("model.safetensors"), b"content");
+    modelseal().arg("init").arg(&dir).assert().success();
+    write(&dir.join("model.safetensors"), pointer.as_bytes());
+    let before = std::fs::read(dir.join("provenance.toml")).unwrap();
+    let out = modelseal().arg("update").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(dir.join("provenance.toml")).unwrap(), before);
+}
