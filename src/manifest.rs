@@ -435,16 +435,18 @@ impl Manifest {
         })
     }
 
-    /// Renders a new manifest as TOML text, files sorted by path.
-    pub fn to_toml(&self) -> String {
+    /// Renders a new manifest as TOML text, files sorted by path. An error
+    /// here is a bug (every value is representable), reported rather than
+    /// written as an empty manifest.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         let mut sorted = self.clone();
         sorted.files.sort_by(|a, b| a.path.cmp(&b.path));
-        let body = toml::to_string(&sorted).unwrap_or_default();
-        format!(
+        let body = toml::to_string(&sorted)?;
+        Ok(format!(
             "# modelseal provenance manifest, format 1 (see manifests/SPEC.md).\n\
              # Keep it true to the files with `modelseal update`; sign it with `modelseal sign`.\n\
              {body}"
-        )
+        ))
     }
 
     /// The entry for `path`, if listed. A linear scan: for more than one
@@ -537,7 +539,7 @@ mod tests {
     #[test]
     fn rendered_manifest_parses_back_identically() {
         let m = parse(&minimal("")).unwrap();
-        let again = parse(&m.to_toml()).unwrap();
+        let again = parse(&m.to_toml().unwrap()).unwrap();
         let strip = |mut m: Manifest| {
             m.files.iter_mut().for_each(|f| f.line = 0);
             m

@@ -2,7 +2,7 @@
 //! rest), and `sign` (append a signature once the directory matches).
 
 use crate::card;
-use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Want};
+use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
 use crate::problem::{Problem, ProblemKind};
@@ -146,10 +146,10 @@ pub fn init(
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "unnamed".into()),
     };
-    let bytes = hashed.iter().map(|(_, size, _)| size).sum();
+    let bytes = hashed.iter().map(|(_, sealed)| sealed.size).sum();
     let files = hashed
         .into_iter()
-        .map(|(path, size, digests)| new_entry(path, size, digests, options.kind))
+        .map(|(path, sealed)| new_entry(path, sealed, options.kind))
         .collect();
     let mut manifest = Manifest {
         manifest: manifest::FORMAT,
@@ -171,7 +171,11 @@ pub fn init(
     if let Some(card) = &card {
         prefill_from_card(&mut manifest, card);
     }
-    write(&manifest_path, manifest.to_toml().as_bytes())?;
+    let text = manifest.to_toml().map_err(|e| ReleaseError::Write {
+        file: manifest_path.clone(),
+        reason: format!("cannot render the manifest: {e}"),
+    })?;
+    write(&manifest_path, text.as_bytes())?;
     let missing_for_level_2 = match manifest.kind {
         Kind::Model => trace::check_lineage(&manifest),
         Kind::Dataset => Vec::new(),
@@ -246,13 +250,20 @@ fn prefill_from_card(manifest: &mut Manifest, card: &card::ModelCard) {
     });
 }
 
-fn new_entry(path: String, size: u64, digests: FileDigests, kind: Kind) -> FileEntry {
+/// A file as `init` and `update` list it: its size, whole digest and shards.
+struct Sealed {
+    size: u64,
+    sha256: Sha256Digest,
+    shards: Vec<Sha256Digest>,
+}
+
+fn new_entry(path: String, sealed: Sealed, kind: Kind) -> FileEntry {
     FileEntry {
         role: guess_role(&path, kind),
         path,
-        size,
-        sha256: digests.whole.unwrap_or(digest::Sha256Digest([0; 32])),
-        shards: digests.shards,
+        size: sealed.size,
+        sha256: sealed.sha256,
+        shards: sealed.shards,
         line: 0,
     }
 }
@@ -265,7 +276,7 @@ fn hash_directory(
     shard_size: u64,
     jobs: usize,
     progress: &dyn Progress,
-) -> Result<Vec<(String, u64, FileDigests)>, ReleaseError> {
+) -> Result<Vec<(String, Sealed)>, ReleaseError> {
     let matcher = walk::ignore_matcher(ignore)?;
     let mut listing = walk::list(dir)?;
     listing.apply_ignore(&matcher);
@@ -298,7 +309,22 @@ fn hash_directory(
     let mut out = Vec::with_capacity(requests.len());
     for (request, result) in requests.into_iter().zip(results) {
         match result {
-            Ok(d) => out.push((request.path, request.stamp.size, d)),
+            Ok(FileDigests {
+                whole: Some(sha256),
+                shards,
+            }) => out.push((
+                request.path,
+                Sealed {
+                    size: request.stamp.size,
+                    sha256,
+                    shards,
+                },
+            )),
+            Ok(_) => problems.push(Problem::new(
+                ProblemKind::UnreadableFile,
+                request.path,
+                "no whole-file digest was computed (a bug in modelseal; please report it)",
+            )),
             Err(ReadFault::Changed(why)) => problems.push(Problem::new(
                 ProblemKind::ChangedDuringRead,
                 request.path,
@@ -401,10 +427,7 @@ pub fn update(
         jobs,
         progress,
     )?;
-    let fresh: BTreeMap<String, (u64, FileDigests)> = hashed
-        .into_iter()
-        .map(|(path, size, digests)| (path, (size, digests)))
-        .collect();
+    let fresh: BTreeMap<String, Sealed> = hashed.into_iter().collect();
 
     let mut outcome = UpdateOutcome::default();
     let mut seen: HashSet<String> = HashSet::new();
@@ -439,21 +462,21 @@ pub fn update(
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string();
-        let Some((size, digests)) = fresh.get(&path) else {
+        let Some(sealed) = fresh.get(&path) else {
             continue;
         };
         let old = listed.get(path.as_str());
         let same = old.is_some_and(|e| {
-            e.size == *size && Some(e.sha256) == digests.whole && e.shards == digests.shards
+            e.size == sealed.size && e.sha256 == sealed.sha256 && e.shards == sealed.shards
         });
         if same {
             outcome.unchanged += 1;
             continue;
         }
-        set_digests(table, *size, digests);
+        set_digests(table, sealed);
         outcome.changed.push(path);
     }
-    for (path, (size, digests)) in &fresh {
+    for (path, sealed) in &fresh {
         if seen.contains(path) {
             continue;
         }
@@ -463,7 +486,7 @@ pub fn update(
             "role",
             toml_edit::value(guess_role(path, manifest.kind).to_string()),
         );
-        set_digests(&mut table, *size, digests);
+        set_digests(&mut table, sealed);
         tables.push(table);
         outcome.added.push(path.clone());
     }
@@ -482,16 +505,20 @@ pub fn update(
     Ok(outcome)
 }
 
-fn set_digests(table: &mut toml_edit::Table, size: u64, digests: &FileDigests) {
-    let size = i64::try_from(size).unwrap_or(i64::MAX);
+fn set_digests(table: &mut toml_edit::Table, sealed: &Sealed) {
+    // A file larger than i64::MAX bytes cannot exist; TOML integers are i64.
+    let size = i64::try_from(sealed.size).unwrap_or(i64::MAX);
     set_value(table, "size", toml_edit::Value::from(size));
-    let whole = digests.whole.map(|d| d.to_hex()).unwrap_or_default();
-    set_value(table, "sha256", toml_edit::Value::from(whole));
-    if digests.shards.is_empty() {
+    set_value(
+        table,
+        "sha256",
+        toml_edit::Value::from(sealed.sha256.to_hex()),
+    );
+    if sealed.shards.is_empty() {
         table.remove("shards");
     } else {
         let mut array = toml_edit::Array::new();
-        for shard in &digests.shards {
+        for shard in &sealed.shards {
             let mut value = toml_edit::Value::from(shard.to_hex());
             value.decor_mut().set_prefix("\n  ");
             array.push_formatted(value);
@@ -555,7 +582,11 @@ pub fn sign(
     });
     let keyid = new_entry.keyid.clone();
     existing.signatures.push(new_entry);
-    write(&sig_path, existing.to_toml().as_bytes())?;
+    let text = existing.to_toml().map_err(|e| ReleaseError::Write {
+        file: sig_path.clone(),
+        reason: format!("cannot render the signatures: {e}"),
+    })?;
+    write(&sig_path, text.as_bytes())?;
     Ok(SignOutcome {
         keyid,
         dropped,

@@ -183,10 +183,13 @@ impl SignatureFile {
         Ok(parsed)
     }
 
-    /// The file as TOML text.
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!("# modelseal signatures over provenance.toml (see manifests/SPEC.md).\n{body}")
+    /// The file as TOML text. An error here is a bug, reported rather than
+    /// written as an empty signature file.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        let body = toml::to_string(self)?;
+        Ok(format!(
+            "# modelseal signatures over provenance.toml (see manifests/SPEC.md).\n{body}"
+        ))
     }
 }
 
@@ -255,7 +258,7 @@ mod tests {
                 Some("Acme \"release\"".into()),
             )],
         };
-        let text = file.to_toml();
+        let text = file.to_toml().unwrap();
         assert_eq!(
             SignatureFile::parse(Path::new("s"), text.as_bytes()).unwrap(),
             file

@@ -7,15 +7,30 @@ use std::fmt;
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 use toml::value::{Datetime, Offset};
 
-/// An instant with an explicit offset.
+/// An instant with an explicit offset, always one that TOML can write:
+/// years 0000 to 9999 in UTC. Only the constructors below make one, so
+/// rendering it can never fail or fall back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(pub OffsetDateTime);
+pub struct Timestamp(OffsetDateTime);
 
 impl Timestamp {
     /// The current time, in UTC, to the second.
     pub fn now() -> Self {
         let now = OffsetDateTime::now_utc();
         Timestamp(now.replace_nanosecond(0).unwrap_or(now))
+    }
+
+    /// `instant`, when it falls in the years 0000 to 9999 in UTC.
+    pub fn new(instant: OffsetDateTime) -> Option<Self> {
+        let utc = instant.checked_to_offset(UtcOffset::UTC)?;
+        (0..=9999)
+            .contains(&utc.year())
+            .then_some(Timestamp(instant))
+    }
+
+    /// The instant.
+    pub fn instant(&self) -> OffsetDateTime {
+        self.0
     }
 
     /// Converts a TOML datetime, which must have a date, a time and an offset.
@@ -42,24 +57,21 @@ impl Timestamp {
                 UtcOffset::from_whole_seconds(i32::from(minutes) * 60).map_err(|_| bad("offset"))?
             }
         };
-        let instant = date.with_time(clock).assume_offset(offset);
         // Rendered in UTC, the instant must still be a TOML datetime (years
         // 0000 to 9999): `9999-12-31T23:00:00-02:00` is not (found by fuzzing).
-        match instant.checked_to_offset(UtcOffset::UTC) {
-            Some(utc) if (0..=9999).contains(&utc.year()) => Ok(Timestamp(instant)),
-            _ => Err(bad("it falls outside the years 0000 to 9999 in UTC")),
-        }
+        Timestamp::new(date.with_time(clock).assume_offset(offset))
+            .ok_or_else(|| bad("it falls outside the years 0000 to 9999 in UTC"))
     }
 
     /// The TOML datetime for this instant, in UTC.
     pub fn to_toml(&self) -> Datetime {
-        // Every Timestamp is in range in UTC (checked when made); keep the
-        // original offset rather than panic should one ever not be.
-        let utc = self.0.checked_to_offset(UtcOffset::UTC).unwrap_or(self.0);
+        // Every Timestamp is in range in UTC: `new` and `now` see to it, so
+        // the conversion and the year below cannot fail.
+        let utc = self.0.to_offset(UtcOffset::UTC);
         let nanosecond = utc.nanosecond();
         Datetime {
             date: Some(toml::value::Date {
-                year: u16::try_from(utc.year()).unwrap_or(0),
+                year: utc.year().unsigned_abs() as u16,
                 month: u8::from(utc.month()),
                 day: utc.day(),
             }),

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(m) = Manifest::parse(path, data) else {
         return;
     };
-    let text = m.to_toml();
+    let text = m.to_toml().unwrap();
     let again = match Manifest::parse(path, text.as_bytes()) {
         Ok(again) => again,
         Err(e) => panic!("to_toml output does not parse: {e}\n--- rendered ---\n{text}"),

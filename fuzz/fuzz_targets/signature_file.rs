@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = entry.check(data);
         let _ = entry.label();
     }
-    let text = file.to_toml();
+    let text = file.to_toml().unwrap();
     match SignatureFile::parse(path, text.as_bytes()) {
         Ok(again) => assert_eq!(
             again, file,

@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         for pin in &policy.pins {
             let _ = pin.not_before.map(|t| t.to_string());
             // Every message a pin can give (a missing `created`, an old one, an old version).
-            for created in [None, Some(Timestamp(time::OffsetDateTime::UNIX_EPOCH))] {
+            for created in [None, Timestamp::new(time::OffsetDateTime::UNIX_EPOCH)] {
                 let _ = policy.rollback(&pin.name, "0", created);
             }
         }

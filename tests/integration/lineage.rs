@@ -269,7 +269,11 @@ fn a_cycle_in_the_chain_is_named() {
             None,
         )],
     };
-    std::fs::write(dir.join("upstream/base.provenance.sig"), sig.to_toml()).unwrap();
+    std::fs::write(
+        dir.join("upstream/base.provenance.sig"),
+        sig.to_toml().unwrap(),
+    )
+    .unwrap();
     modelseal().arg("update").arg(&dir).assert().success();
     // Re-record the training so its base sha256 follows the new manifest.
     modelseal()
@@ -552,7 +556,7 @@ fn a_chain_deeper_than_the_limit_ends_in_a_problem_not_a_stack_overflow() {
         };
         write(
             &dir.join(format!("upstream/u{i}.provenance.sig")),
-            sig.to_toml().as_bytes(),
+            sig.to_toml().unwrap().as_bytes(),
         );
     }
     modelseal().arg("init").arg(&dir).assert().success();
