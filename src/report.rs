@@ -94,24 +94,24 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
     }
     /// Green.
     pub fn good(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(anstyle::AnsiColor::Green.on_default(), text)
     }
     /// Bold red.
     pub fn bad(self, text: &str) -> String {
-        self.paint("1;31", text)
+        self.paint(anstyle::AnsiColor::Red.on_default().bold(), text)
     }
     /// Yellow.
     pub fn note(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(anstyle::AnsiColor::Yellow.on_default(), text)
     }
 }
 
