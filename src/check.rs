@@ -7,6 +7,7 @@ use crate::cache::DigestCache;
 use crate::digest::Progress;
 use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
 use crate::manifest::Manifest;
+use crate::model_dir::ModelDir;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::timestamp::Timestamp;
@@ -112,11 +113,12 @@ pub fn check_dir(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<CheckOutcome, VerifyError> {
-    let (manifest, manifest_bytes) = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE))
-        .map_err(VerifyError::Manifest)?;
-    let signatures = SignatureFile::load(&walk::special_file_path(dir, SIGNATURE_FILE))
-        .map_err(VerifyError::Signatures)?;
-    let listing = walk::list(dir)?;
+    let model = ModelDir::new(dir);
+    let (manifest, manifest_bytes) =
+        Manifest::load(&model.manifest_path()).map_err(VerifyError::Manifest)?;
+    let signatures =
+        SignatureFile::load(&model.signatures_path()).map_err(VerifyError::Signatures)?;
+    let listing = walk::list(&model)?;
     let mut cache = options
         .cache_dir
         .as_ref()

@@ -153,7 +153,7 @@ pub enum Want {
 /// One file to hash.
 #[derive(Debug, Clone)]
 pub struct HashRequest {
-    /// Path relative to the root; the caller has checked it with [`crate::walk::check_path`].
+    /// Path relative to the root; the caller has checked it with [`crate::paths::check_path`].
     pub path: String,
     /// The file's stamp at listing time; the file must still have it.
     pub stamp: FileStamp,

@@ -8,6 +8,7 @@
 use crate::cache::DigestCache;
 use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
 use crate::manifest::{FileEntry, Manifest};
+use crate::paths;
 use crate::problem::{Problem, ProblemKind};
 use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
 use std::collections::{HashMap, HashSet};
@@ -50,7 +51,7 @@ pub fn check_files(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), WalkError> {
-    let listing = walk::list(dir)?;
+    let listing = walk::list(&crate::model_dir::ModelDir::new(dir))?;
     let mut options = FileCheckOptions {
         jobs,
         lfs_pointers: false,
@@ -155,7 +156,7 @@ impl<'m> ListedFiles<'m> {
 fn listed_entries<'m>(manifest: &'m Manifest, problems: &mut Vec<Problem>) -> ListedFiles<'m> {
     let mut safe = Vec::with_capacity(manifest.files.len());
     for entry in &manifest.files {
-        match walk::check_path(&entry.path) {
+        match paths::check_path(&entry.path) {
             Ok(()) => safe.push(entry),
             Err(reason) => problems.push(Problem::new(
                 ProblemKind::UnsafePath,
@@ -167,8 +168,8 @@ fn listed_entries<'m>(manifest: &'m Manifest, problems: &mut Vec<Problem>) -> Li
             )),
         }
     }
-    let pairs = walk::colliding_pairs(safe.iter().map(|e| e.path.as_str()));
-    problems.extend(pairs.iter().map(|(a, b)| walk::duplicate_problem(a, b)));
+    let pairs = paths::colliding_pairs(safe.iter().map(|e| e.path.as_str()));
+    problems.extend(pairs.iter().map(|(a, b)| paths::duplicate_problem(a, b)));
     let mut by_path = HashMap::with_capacity(safe.len());
     let mut order = Vec::with_capacity(safe.len());
     for entry in safe {
@@ -197,10 +198,10 @@ fn disk_collisions(entries: &[Entry], listed: &ListedFiles<'_>) -> Vec<Problem> 
         .filter(|e| e.ignored && !listed.has(&e.path))
         .map(|e| e.path.as_str())
         .collect();
-    walk::colliding_pairs(names.iter().map(|e| e.path.as_str()))
+    paths::colliding_pairs(names.iter().map(|e| e.path.as_str()))
         .into_iter()
         .filter(|(first, path)| !(ignored.contains(first) && ignored.contains(path)))
-        .map(|(first, path)| walk::duplicate_problem(first, path))
+        .map(|(first, path)| paths::duplicate_problem(first, path))
         .collect()
 }
 

@@ -22,6 +22,8 @@ pub mod keys;
 pub mod lfs;
 pub mod lineage;
 pub mod manifest;
+pub mod model_dir;
+pub mod paths;
 pub mod problem;
 pub mod record;
 pub mod release;

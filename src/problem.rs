@@ -19,7 +19,7 @@ pub enum ProblemKind {
     Symlink,
     /// A FIFO, socket, device node or other non-regular file.
     SpecialFile,
-    /// A path that breaks the path rules (see [`crate::walk::check_path`]).
+    /// A path that breaks the path rules (see [`crate::paths::check_path`]).
     UnsafePath,
     /// Two paths that collide after Unicode NFC normalisation and case folding.
     DuplicatePath,

@@ -5,6 +5,8 @@ use crate::card;
 use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
+use crate::model_dir::ModelDir;
+use crate::paths;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureEntry, SignatureFile};
 use crate::source::SourceError;
@@ -195,7 +197,7 @@ fn read_card(dir: &Path, manifest: &Manifest) -> Option<card::ModelCard> {
         .iter()
         .find(|f| f.path.eq_ignore_ascii_case("README.md"))?;
     // In a Hub cache snapshot, README.md is a link into blobs/: read the blob.
-    let path = walk::special_file_path(dir, &readme.path);
+    let path = ModelDir::new(dir).path_to_read(&readme.path).ok()?;
     let bytes = crate::source::read_bounded(&path, 1 << 20, false).ok()?;
     card::parse(&String::from_utf8_lossy(&bytes))
 }
@@ -278,7 +280,7 @@ fn hash_directory(
     progress: &dyn Progress,
 ) -> Result<Vec<(String, Sealed)>, ReleaseError> {
     let matcher = walk::ignore_matcher(ignore)?;
-    let mut listing = walk::list(dir)?;
+    let mut listing = walk::list(&ModelDir::new(dir))?;
     listing.apply_ignore(&matcher);
     let requests = sealable_files(listing, shard_size)?;
     let mut problems = Vec::new();
@@ -345,7 +347,7 @@ fn sealable_files(listing: Listing, shard_size: u64) -> Result<Vec<HashRequest>,
     let mut problems = listing.problems;
     let mut requests = Vec::new();
     let kept: Vec<_> = listing.entries.into_iter().filter(|e| !e.ignored).collect();
-    problems.extend(walk::duplicate_paths(
+    problems.extend(paths::duplicate_paths(
         kept.iter()
             .filter(|e| e.unsafe_reason.is_none())
             .map(|e| e.path.as_str()),

@@ -9,13 +9,14 @@
 
 use crate::digest::Sha256Digest;
 use crate::manifest::{self, Kind, Manifest, Role};
+use crate::model_dir::ModelDir;
+use crate::paths;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{MAX_SIGNATURE_FILE_BYTES, SignatureFile};
 use crate::source;
 use crate::timestamp::Timestamp;
 use crate::trust::TrustPolicy;
 use crate::trust::{SignatureOutcome, check_signatures};
-use crate::walk;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -248,8 +249,8 @@ pub struct ChainReport {
 
 /// Everything level 3 needs from the verify run.
 pub struct ChainContext<'a> {
-    /// The model directory.
-    pub dir: &'a Path,
+    /// The model directory: upstream files are read through it.
+    pub model: &'a ModelDir,
     /// The model's own manifest: its listing pins every upstream file.
     pub root: &'a Manifest,
     /// The trust policy upstream manifests must meet.
@@ -479,7 +480,7 @@ impl<'a> ChainWalk<'a> {
 
     /// The listed entry of an upstream file: the root listing pins its bytes.
     fn pinned(&self, path: &str) -> Result<&'a manifest::FileEntry, String> {
-        walk::check_path(path).map_err(|r| format!("its path {r}"))?;
+        paths::check_path(path).map_err(|r| format!("its path {r}"))?;
         self.listed.get(path).copied().ok_or_else(|| {
             "it is not a [[file]] of this model's manifest, so nothing pins its bytes".to_string()
         })
@@ -499,8 +500,12 @@ impl<'a> ChainWalk<'a> {
         if !self.spend(entry.size, path) {
             return Err("the lineage's read budget is spent".into());
         }
-        let bytes = source::read_bounded(&self.ctx.dir.join(path), limit, false)
-            .map_err(|e| e.to_string())?;
+        let full = self
+            .ctx
+            .model
+            .path_to_read(path)
+            .map_err(|r| format!("its path {r}"))?;
+        let bytes = source::read_bounded(&full, limit, false).map_err(|e| e.to_string())?;
         if Sha256Digest::of(&bytes) != entry.sha256 {
             return Err("its bytes are not the ones this model's manifest lists".into());
         }
@@ -652,8 +657,11 @@ impl<'a> ChainWalk<'a> {
     /// signature file is not part of what it signs), so its size is checked
     /// on disk.
     fn read_signatures(&mut self, sig_path: &str) -> Result<SignatureFile, String> {
-        walk::check_path(sig_path).map_err(|r| format!("its path {r}"))?;
-        let full = self.ctx.dir.join(sig_path);
+        let full = self
+            .ctx
+            .model
+            .path_to_read(sig_path)
+            .map_err(|r| format!("its path {r}"))?;
         let size = std::fs::symlink_metadata(&full)
             .map(|m| m.len())
             .map_err(|e| e.to_string())?;

@@ -1,9 +1,11 @@
 //! Verification: the bytes, the signatures and (from level 2) the lineage,
 //! gathered into one [`Report`] that lists every problem found.
 
+use crate::MANIFEST_FILE;
 use crate::digest::Progress;
 use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
 use crate::manifest::{Kind, Manifest};
+use crate::model_dir::ModelDir;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::source::SourceError;
@@ -11,7 +13,6 @@ use crate::timestamp::Timestamp;
 use crate::trace::{self, ChainContext, Lineage};
 use crate::trust::{SignatureOutcome, TrustPolicy, check_release};
 use crate::walk::{self, WalkError};
-use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -137,11 +138,12 @@ fn verify_manifest(
     if options.required_level >= 1 && options.policy.is_none() {
         return Err(VerifyError::NoPolicy(options.required_level));
     }
-    let (manifest, manifest_bytes, listing) = load_with_listing(dir)?;
+    let model = ModelDir::new(dir);
+    let (manifest, manifest_bytes, listing) = load_with_listing(&model)?;
     let signed = match (&options.policy, options.required_level) {
         (Some(policy), 1..) => {
-            let signatures = SignatureFile::load(&walk::special_file_path(dir, SIGNATURE_FILE))
-                .map_err(VerifyError::Signatures)?;
+            let signatures =
+                SignatureFile::load(&model.signatures_path()).map_err(VerifyError::Signatures)?;
             Some(check_release(
                 &signatures,
                 &manifest,
@@ -175,8 +177,14 @@ fn verify_manifest(
         // `reached` tells the truth; their problems are listed only when
         // required. Unsigned lineage is never followed: it is attacker text.
         if signed.threshold_met {
-            let lineage_problems =
-                evaluate_lineage(dir, &manifest, policy, options, &mut lineage, &mut reached);
+            let lineage_problems = evaluate_lineage(
+                &model,
+                &manifest,
+                policy,
+                options,
+                &mut lineage,
+                &mut reached,
+            );
             problems.extend(lineage_problems);
         }
     }
@@ -198,7 +206,8 @@ fn verify_manifest(
 
 /// Reads the manifest while the directory is walked: the walk needs nothing
 /// from the manifest.
-fn load_with_listing(dir: &Path) -> Result<(Manifest, Vec<u8>, walk::Listing), VerifyError> {
+fn load_with_listing(model: &ModelDir) -> Result<(Manifest, Vec<u8>, walk::Listing), VerifyError> {
+    let dir = model.root();
     if !dir.is_dir() {
         return Err(WalkError::NotADirectory(dir.to_path_buf()).into());
     }
@@ -209,8 +218,8 @@ fn load_with_listing(dir: &Path) -> Result<(Manifest, Vec<u8>, walk::Listing), V
         });
     }
     let (loaded, listing) = std::thread::scope(|scope| {
-        let walker = scope.spawn(|| walk::list(dir));
-        let loaded = Manifest::load(&walk::special_file_path(dir, MANIFEST_FILE));
+        let walker = scope.spawn(|| walk::list(model));
+        let loaded = Manifest::load(&model.manifest_path());
         let listing = walker.join().map_err(|_| WalkError::Panicked)?;
         Ok::<_, VerifyError>((loaded, listing))
     })?;
@@ -232,7 +241,7 @@ fn manifest_above(dir: &Path) -> Option<std::path::PathBuf> {
 /// from 1 as far as they hold, and returns the problems of the levels
 /// required.
 fn evaluate_lineage(
-    dir: &Path,
+    model: &ModelDir,
     manifest: &Manifest,
     policy: &TrustPolicy,
     options: &VerifyOptions,
@@ -241,7 +250,7 @@ fn evaluate_lineage(
 ) -> Vec<Problem> {
     let trace_problems = trace::check_lineage(manifest);
     let chain = trace::check_chain(&ChainContext {
-        dir,
+        model,
         root: manifest,
         policy,
         now: options.now,

@@ -506,3 +506,45 @@ fn init_and_update_refuse_git_lfs_pointers() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read(dir.join("provenance.toml")).unwrap(), before);
 }
+
+/// Lays `from` out as a Hugging Face cache snapshot: every file a blob named
+/// by its SHA-256, linked from `snapshots/REV/` at its relative path.
+#[cfg(unix)]
+fn as_hub_snapshot(from: &std::path::Path, repo: &std::path::Path) -> std::path::PathBuf {
+    let snapshot = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    for entry in walkdir::WalkDir::new(from).min_depth(1) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let blob = modelseal::digest::Sha256Digest::of(&bytes).to_hex();
+        std::fs::write(repo.join("blobs").join(&blob), &bytes).unwrap();
+        let link = snapshot.join(rel);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let up = "../".repeat(rel.components().count() + 1);
+        std::os::unix::fs::symlink(format!("{up}blobs/{blob}"), &link).unwrap();
+    }
+    snapshot
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hub_snapshot_of_the_lineage_fixture_verifies_at_level_3() {
+    let s = Scratch::new();
+    let snapshot = as_hub_snapshot(
+        &repo().join("fixtures/lineage"),
+        &s.path("hub/models--acme--tiny-chat"),
+    );
+    assert!(snapshot.join("upstream/base.provenance.toml").is_symlink());
+    let trust = repo().join("fixtures/keys/trust.toml");
+    let (report, code) = verify_json(
+        &snapshot,
+        &["--trust", trust.to_str().unwrap(), "--level", "3"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["level"]["reached"], 3);
+    assert_eq!(report["lineage"]["upstreams"].as_array().unwrap().len(), 4);
+}
