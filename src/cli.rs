@@ -2,7 +2,7 @@
 //! lives in the library; this module parses, calls, prints and picks the exit
 //! status.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelseal::cache::DigestCache;
 use modelseal::check::CheckOptions;
 use modelseal::digest::Sha256Digest;
@@ -71,130 +71,166 @@ struct Output {
 #[derive(Subcommand)]
 enum Command {
     /// Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub.
-    Keygen {
-        /// Path prefix of the two files.
-        #[arg(long, value_name = "PREFIX")]
-        out: PathBuf,
-        /// Leave the private key unencrypted (otherwise the passphrase comes
-        /// from MODELSEAL_PASSPHRASE or a terminal prompt).
-        #[arg(long)]
-        no_passphrase: bool,
-    },
+    Keygen(KeygenArgs),
     /// Write provenance.toml listing every file of DIR with its digests.
-    Init {
-        /// The model directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// Release name (default: the directory's name).
-        #[arg(long)]
-        name: Option<String>,
-        /// Release version.
-        #[arg(long, default_value = "0.1.0")]
-        version: String,
-        /// What the directory holds.
-        #[arg(long, value_enum, default_value_t = KindArg::Model)]
-        kind: KindArg,
-        /// Replace an existing provenance.toml.
-        #[arg(long)]
-        force: bool,
-        /// Files larger than this many bytes also get one digest per slice
-        /// (1 MiB to 64 GiB), so verify can check them on every core.
-        #[arg(long, value_name = "BYTES", default_value_t = modelseal::manifest::DEFAULT_SHARD_SIZE,
-              value_parser = clap::value_parser!(u64).range(1 << 20..=64 << 30))]
-        shard_size: u64,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Init(InitArgs),
     /// Rehash DIR: add new files, drop vanished ones, keep lineage and comments.
-    Update {
-        /// The model directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Update(UpdateArgs),
     /// Sign provenance.toml, after checking DIR matches it.
-    Sign {
-        /// The model directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// The private key (PKCS#8 PEM).
-        #[arg(long, value_name = "PREFIX.key")]
-        key: PathBuf,
-        /// Signer name recorded beside the signature (not signed).
-        #[arg(long)]
-        signer: Option<String>,
-        /// Refuse to sign unless this trust policy accepts the key now
-        /// (listed, unexpired, unrevoked).
-        #[arg(long, value_name = "FILE")]
-        trust: Option<PathBuf>,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Sign(SignArgs),
     /// Verify DIR: bytes, signatures and lineage.
-    Verify {
-        /// The model directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        #[command(flatten)]
-        policy: PolicyArgs,
-        /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
-        #[arg(long, allow_hyphen_values = true, value_parser = level_parser())]
-        level: Option<u8>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Accept Git LFS pointer files whose oid and size match the signed
-        /// digests in place of the content (a checkout without `git lfs pull`).
-        #[arg(long)]
-        lfs_pointers: bool,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Verify(VerifyArgs),
     /// Pre-commit: every manifest at or above PATHs (up to the git root) or
     /// below them is true to its files, and its signatures still verify.
-    Check {
-        /// Files or directories (pre-commit passes the staged files).
-        paths: Vec<PathBuf>,
-        #[command(flatten)]
-        policy: PolicyArgs,
-        /// Hash every file, ignoring the stat cache.
-        #[arg(long)]
-        no_cache: bool,
-        /// Accept Git LFS pointers that match the signed digests.
-        #[arg(long)]
-        lfs_pointers: bool,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Check(CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the man page (roff), or with --out-dir write one page per
     /// command (modelseal.1, modelseal-verify.1, …) into a directory.
-    Man {
-        /// Write every page into this directory (created if missing).
-        #[arg(long, value_name = "DIR")]
-        out_dir: Option<PathBuf>,
-    },
+    Man(ManArgs),
     /// Record lineage in provenance.toml: datasets and training runs.
     #[command(subcommand)]
     Trace(TraceCommand),
     /// Show the lineage behind the weights, marked with what was verified.
-    Lineage {
-        /// The model directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        #[command(flatten)]
-        policy: PolicyArgs,
-        /// Output format (dot renders with `dot -Tsvg`).
-        #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
-        format: LineageFormat,
-        #[command(flatten)]
-        jobs: JobsArg,
-    },
+    Lineage(LineageArgs),
+}
+
+/// Arguments of `modelseal keygen`.
+#[derive(Args)]
+struct KeygenArgs {
+    /// Path prefix of the two files.
+    #[arg(long, value_name = "PREFIX")]
+    out: PathBuf,
+    /// Leave the private key unencrypted (otherwise the passphrase comes
+    /// from MODELSEAL_PASSPHRASE or a terminal prompt).
+    #[arg(long)]
+    no_passphrase: bool,
+}
+
+/// Arguments of `modelseal init`.
+#[derive(Args)]
+struct InitArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Release name (default: the directory's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Release version.
+    #[arg(long, default_value = "0.1.0")]
+    version: String,
+    /// What the directory holds.
+    #[arg(long, value_enum, default_value_t = KindArg::Model)]
+    kind: KindArg,
+    /// Replace an existing provenance.toml.
+    #[arg(long)]
+    force: bool,
+    /// Files larger than this many bytes also get one digest per slice
+    /// (1 MiB to 64 GiB), so verify can check them on every core.
+    #[arg(long, value_name = "BYTES", default_value_t = modelseal::manifest::DEFAULT_SHARD_SIZE,
+          value_parser = clap::value_parser!(u64).range(1 << 20..=64 << 30))]
+    shard_size: u64,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal update`.
+#[derive(Args)]
+struct UpdateArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal sign`.
+#[derive(Args)]
+struct SignArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The private key (PKCS#8 PEM).
+    #[arg(long, value_name = "PREFIX.key")]
+    key: PathBuf,
+    /// Signer name recorded beside the signature (not signed).
+    #[arg(long)]
+    signer: Option<String>,
+    /// Refuse to sign unless this trust policy accepts the key now
+    /// (listed, unexpired, unrevoked).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal verify`.
+#[derive(Args)]
+struct VerifyArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
+    #[arg(long, allow_hyphen_values = true, value_parser = level_parser())]
+    level: Option<u8>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Accept Git LFS pointer files whose oid and size match the signed
+    /// digests in place of the content (a checkout without `git lfs pull`).
+    #[arg(long)]
+    lfs_pointers: bool,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal check`.
+#[derive(Args)]
+struct CheckArgs {
+    /// Files or directories (pre-commit passes the staged files).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Hash every file, ignoring the stat cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Accept Git LFS pointers that match the signed digests.
+    #[arg(long)]
+    lfs_pointers: bool,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal completions`.
+#[derive(Args)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// Arguments of `modelseal man`.
+#[derive(Args)]
+struct ManArgs {
+    /// Write every page into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+}
+
+/// Arguments of `modelseal lineage`.
+#[derive(Args)]
+struct LineageArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Output format (dot renders with `dot -Tsvg`).
+    #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
+    format: LineageFormat,
+    #[command(flatten)]
+    jobs: JobsArg,
 }
 
 #[derive(Subcommand)]
@@ -457,151 +493,162 @@ fn machine_error(format: &str, message: &str) -> String {
 }
 
 fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
-    let bar = |label| ProgressBar::new(label, output.quiet);
     match command {
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "modelseal", &mut std::io::stdout());
-            Ok(Outcome::Done)
-        }
-        Command::Man { out_dir } => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            if let Some(dir) = out_dir {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-                let written = crate::manpage::all_pages(cmd, &dir)
-                    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-                say!(
-                    output.quiet,
-                    "wrote {} man pages into {}",
-                    written.len(),
-                    dir.display()
-                );
-                return Ok(Outcome::Done);
-            }
-            match crate::manpage::main_page(cmd, &mut std::io::stdout()) {
-                // `modelseal man | head` closes the pipe early: not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.map_err(Failure::input)?,
-            }
-            Ok(Outcome::Done)
-        }
-        Command::Check {
-            paths,
-            policy,
-            no_cache,
-            lfs_pointers,
-            jobs,
-        } => check(
-            &paths,
-            policy.policy()?,
-            no_cache,
-            lfs_pointers,
-            jobs.get(),
-            output,
-        ),
-        Command::Keygen { out, no_passphrase } => keygen(&out, no_passphrase, output.quiet),
-        Command::Init {
-            dir,
-            name,
-            version,
-            kind,
-            force,
-            shard_size,
-            jobs,
-        } => {
-            let options = InitOptions {
-                shard_size,
-                name,
-                version,
-                kind: match kind {
-                    KindArg::Model => Kind::Model,
-                    KindArg::Dataset => Kind::Dataset,
-                },
-                force,
-                jobs: jobs.get(),
-            };
-            let bar = bar("hashing");
-            let outcome = release::init(&dir, &options, &bar)?;
-            bar.finish();
-            let m = &outcome.manifest;
+        Command::Completions(args) => completions_command(args),
+        Command::Man(args) => man_command(args, output),
+        Command::Check(args) => check_command(args, output),
+        Command::Keygen(args) => keygen_command(args, output),
+        Command::Init(args) => init_command(args, output),
+        Command::Update(args) => update_command(args, output),
+        Command::Sign(args) => sign_command(args, output),
+        Command::Trace(trace) => trace_command(trace, output),
+        Command::Lineage(args) => lineage_command(args, output),
+        Command::Verify(args) => verify_command(args, output),
+    }
+}
+
+/// `modelseal completions`.
+fn completions_command(args: CompletionsArgs) -> Result<Outcome, Failure> {
+    let shell = args.shell;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "modelseal", &mut std::io::stdout());
+    Ok(Outcome::Done)
+}
+
+/// `modelseal man`.
+fn man_command(args: ManArgs, output: Output) -> Result<Outcome, Failure> {
+    let ManArgs { out_dir } = args;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        let written = crate::manpage::all_pages(cmd, &dir)
+            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        say!(
+            output.quiet,
+            "wrote {} man pages into {}",
+            written.len(),
+            dir.display()
+        );
+        return Ok(Outcome::Done);
+    }
+    match crate::manpage::main_page(cmd, &mut std::io::stdout()) {
+        // `modelseal man | head` closes the pipe early: not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.map_err(Failure::input)?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// `modelseal init`.
+fn init_command(args: InitArgs, output: Output) -> Result<Outcome, Failure> {
+    let InitArgs {
+        dir,
+        name,
+        version,
+        kind,
+        force,
+        shard_size,
+        jobs,
+    } = args;
+    let options = InitOptions {
+        shard_size,
+        name,
+        version,
+        kind: match kind {
+            KindArg::Model => Kind::Model,
+            KindArg::Dataset => Kind::Dataset,
+        },
+        force,
+        jobs: jobs.get(),
+    };
+    let bar = ProgressBar::new("hashing", output.quiet);
+    let outcome = release::init(&dir, &options, &bar)?;
+    bar.finish();
+    let m = &outcome.manifest;
+    say!(
+        output.quiet,
+        "wrote {}: {} {} ({}), {} files, {}",
+        dir.join(modelseal::MANIFEST_FILE).display(),
+        escape::field(&m.name),
+        escape::field(&m.version),
+        m.kind,
+        m.files.len(),
+        report::human_bytes(outcome.bytes)
+    );
+    if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
+        say!(
+            output.quiet,
+            "from the model card: license {}, {} dataset(s), base model {}",
+            escape::field(card.license.as_deref().unwrap_or("(none)")),
+            card.datasets.len(),
+            escape::field(card.base_models.first().map_or("(none)", String::as_str))
+        );
+    }
+    if !outcome.missing_for_level_2.is_empty() {
+        say!(output.quiet, "still missing for level 2 (traced):");
+        for p in &outcome.missing_for_level_2 {
             say!(
                 output.quiet,
-                "wrote {}: {} {} ({}), {} files, {}",
-                dir.join(modelseal::MANIFEST_FILE).display(),
-                escape::field(&m.name),
-                escape::field(&m.version),
-                m.kind,
-                m.files.len(),
-                report::human_bytes(outcome.bytes)
+                "  {:<20} {}",
+                p.kind.as_str(),
+                report::problem_text(p)
             );
-            if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
-                say!(
-                    output.quiet,
-                    "from the model card: license {}, {} dataset(s), base model {}",
-                    escape::field(card.license.as_deref().unwrap_or("(none)")),
-                    card.datasets.len(),
-                    escape::field(card.base_models.first().map_or("(none)", String::as_str))
-                );
-            }
-            if !outcome.missing_for_level_2.is_empty() {
-                say!(output.quiet, "still missing for level 2 (traced):");
-                for p in &outcome.missing_for_level_2 {
-                    say!(
-                        output.quiet,
-                        "  {:<20} {}",
-                        p.kind.as_str(),
-                        report::problem_text(p)
-                    );
-                }
-            }
-            say!(
-                output.quiet,
-                "next: review the roles, then `modelseal sign {} --key KEY.key`",
-                dir.display()
-            );
-            Ok(Outcome::Done)
         }
-        Command::Update { dir, jobs } => {
-            let bar = bar("hashing");
-            let outcome = release::update(&dir, jobs.get(), &bar)?;
-            bar.finish();
-            for path in &outcome.added {
-                say!(output.quiet, "added    {}", escape::field(path));
-            }
-            for path in &outcome.changed {
-                say!(output.quiet, "changed  {}", escape::field(path));
-            }
-            for path in &outcome.removed {
-                say!(output.quiet, "removed  {}", escape::field(path));
-            }
-            if outcome.written {
-                say!(
-                    output.quiet,
-                    "updated {}: {} added, {} changed, {} removed, {} unchanged; existing signatures no longer verify: sign again",
-                    dir.join(modelseal::MANIFEST_FILE).display(),
-                    outcome.added.len(),
-                    outcome.changed.len(),
-                    outcome.removed.len(),
-                    outcome.unchanged
-                );
-            } else {
-                say!(
-                    output.quiet,
-                    "up to date: {} files unchanged",
-                    outcome.unchanged
-                );
-            }
-            Ok(Outcome::Done)
-        }
-        Command::Sign {
-            dir,
-            key,
-            signer,
-            trust,
-            jobs,
-        } => {
-            let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key)).map_err(
+    }
+    say!(
+        output.quiet,
+        "next: review the roles, then `modelseal sign {} --key KEY.key`",
+        dir.display()
+    );
+    Ok(Outcome::Done)
+}
+
+/// `modelseal update`.
+fn update_command(args: UpdateArgs, output: Output) -> Result<Outcome, Failure> {
+    let UpdateArgs { dir, jobs } = args;
+    let bar = ProgressBar::new("hashing", output.quiet);
+    let outcome = release::update(&dir, jobs.get(), &bar)?;
+    bar.finish();
+    for path in &outcome.added {
+        say!(output.quiet, "added    {}", escape::field(path));
+    }
+    for path in &outcome.changed {
+        say!(output.quiet, "changed  {}", escape::field(path));
+    }
+    for path in &outcome.removed {
+        say!(output.quiet, "removed  {}", escape::field(path));
+    }
+    if outcome.written {
+        say!(
+            output.quiet,
+            "updated {}: {} added, {} changed, {} removed, {} unchanged; existing signatures no longer verify: sign again",
+            dir.join(modelseal::MANIFEST_FILE).display(),
+            outcome.added.len(),
+            outcome.changed.len(),
+            outcome.removed.len(),
+            outcome.unchanged
+        );
+    } else {
+        say!(
+            output.quiet,
+            "up to date: {} files unchanged",
+            outcome.unchanged
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+/// `modelseal sign`.
+fn sign_command(args: SignArgs, output: Output) -> Result<Outcome, Failure> {
+    let SignArgs {
+        dir,
+        key,
+        signer,
+        trust,
+        jobs,
+    } = args;
+    let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key)).map_err(
                 |err| match err {
                     keys::KeyError::WrongPassphrase(file) if std::env::var_os(PASSPHRASE_ENV).is_some() => {
                         Failure::input(format!(
@@ -612,95 +659,97 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
                     other => Failure::input(other),
                 },
             )?;
-            if let Some(trust) = &trust {
-                let policy = TrustPolicy::load(trust).map_err(Failure::input)?;
-                let keyid = keys::keyid(&loaded.key.verifying_key());
-                if let Some(why) = policy.refuses_signer(&keyid, Timestamp::now()) {
-                    return Err(Failure::input(format!(
-                        "{}: {why}, so verifiers using this policy would not count its signature; nothing was signed",
-                        key.display()
-                    )));
-                }
-            }
-            for warning in &loaded.warnings {
-                eprintln!("warning: {}", escape::field(warning));
-            }
-            let bar = bar("checking");
-            let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
-            bar.finish();
-            for dropped in &outcome.dropped {
-                say!(
-                    output.quiet,
-                    "dropped stale signature: {}",
-                    escape::field(dropped)
-                );
-            }
-            if outcome.replaced {
-                say!(output.quiet, "replaced this key's earlier signature");
-            }
-            say!(
-                output.quiet,
-                "signed {} with key {} ({} signature(s) in {})",
-                dir.join(modelseal::MANIFEST_FILE).display(),
-                outcome.keyid,
-                outcome.total,
-                modelseal::SIGNATURE_FILE
-            );
-            Ok(Outcome::Done)
-        }
-        Command::Trace(trace) => record(trace, output.quiet),
-        Command::Lineage {
-            dir,
-            policy,
-            format,
-            jobs,
-        } => {
-            let bar = bar("verifying");
-            let report =
-                verify::lineage(&dir, policy.policy()?, jobs.get(), Timestamp::now(), &bar)
-                    .map_err(Failure::input)?;
-            bar.finish();
-            match format {
-                LineageFormat::Text => print!("{}", modelseal::lineage::to_text(&report)),
-                LineageFormat::Json => println!("{}", report::to_json(&report)),
-                LineageFormat::Dot => print!("{}", modelseal::lineage::to_dot(&report)),
-            }
-            Ok(Outcome::Done)
-        }
-        Command::Verify {
-            dir,
-            policy,
-            level,
-            format,
-            lfs_pointers,
-            jobs,
-        } => {
-            let options = VerifyOptions {
-                required_level: level.unwrap_or(1),
-                policy: policy.policy()?,
-                jobs: jobs.get(),
-                now: Timestamp::now(),
-                lfs_pointers,
-            };
-            let dir = model_dir(dir);
-            let bar = bar("verifying");
-            let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
-            bar.finish();
-            match format {
-                Format::Json => println!("{}", report::to_json(&report)),
-                Format::Sarif => println!("{}", report::to_sarif(&report, &dir)),
-                Format::Text => print!(
-                    "{}",
-                    report::to_text_styled(&report, output.style, output.quiet)
-                ),
-            }
-            Ok(if report.ok() {
-                Outcome::Done
-            } else {
-                Outcome::Failed
-            })
+    if let Some(trust) = &trust {
+        let policy = TrustPolicy::load(trust).map_err(Failure::input)?;
+        let keyid = keys::keyid(&loaded.key.verifying_key());
+        if let Some(why) = policy.refuses_signer(&keyid, Timestamp::now()) {
+            return Err(Failure::input(format!(
+                "{}: {why}, so verifiers using this policy would not count its signature; nothing was signed",
+                key.display()
+            )));
         }
     }
+    for warning in &loaded.warnings {
+        eprintln!("warning: {}", escape::field(warning));
+    }
+    let bar = ProgressBar::new("checking", output.quiet);
+    let outcome = release::sign(&dir, &loaded.key, signer, jobs.get(), &bar)?;
+    bar.finish();
+    for dropped in &outcome.dropped {
+        say!(
+            output.quiet,
+            "dropped stale signature: {}",
+            escape::field(dropped)
+        );
+    }
+    if outcome.replaced {
+        say!(output.quiet, "replaced this key's earlier signature");
+    }
+    say!(
+        output.quiet,
+        "signed {} with key {} ({} signature(s) in {})",
+        dir.join(modelseal::MANIFEST_FILE).display(),
+        outcome.keyid,
+        outcome.total,
+        modelseal::SIGNATURE_FILE
+    );
+    Ok(Outcome::Done)
+}
+
+/// `modelseal lineage`.
+fn lineage_command(args: LineageArgs, output: Output) -> Result<Outcome, Failure> {
+    let LineageArgs {
+        dir,
+        policy,
+        format,
+        jobs,
+    } = args;
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let report = verify::lineage(&dir, policy.policy()?, jobs.get(), Timestamp::now(), &bar)
+        .map_err(Failure::input)?;
+    bar.finish();
+    match format {
+        LineageFormat::Text => print!("{}", modelseal::lineage::to_text(&report)),
+        LineageFormat::Json => println!("{}", report::to_json(&report)),
+        LineageFormat::Dot => print!("{}", modelseal::lineage::to_dot(&report)),
+    }
+    Ok(Outcome::Done)
+}
+
+/// `modelseal verify`.
+fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> {
+    let VerifyArgs {
+        dir,
+        policy,
+        level,
+        format,
+        lfs_pointers,
+        jobs,
+    } = args;
+    let options = VerifyOptions {
+        required_level: level.unwrap_or(1),
+        policy: policy.policy()?,
+        jobs: jobs.get(),
+        now: Timestamp::now(),
+        lfs_pointers,
+    };
+    let dir = model_dir(dir);
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
+    bar.finish();
+    match format {
+        Format::Json => println!("{}", report::to_json(&report)),
+        Format::Sarif => println!("{}", report::to_sarif(&report, &dir)),
+        Format::Text => print!(
+            "{}",
+            report::to_text_styled(&report, output.style, output.quiet)
+        ),
+    }
+    Ok(if report.ok() {
+        Outcome::Done
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// `--level`: one of the four levels, offered as such to shell completion;
@@ -722,101 +771,44 @@ fn model_dir(path: PathBuf) -> PathBuf {
     path
 }
 
-fn check(
-    paths: &[PathBuf],
-    policy: Option<TrustPolicy>,
-    no_cache: bool,
-    lfs_pointers: bool,
-    jobs: usize,
-    output: Output,
-) -> Result<Outcome, Failure> {
+/// `modelseal check`: every manifest found is checked, an error in one does
+/// not stop the others, and the exit status sums them up.
+fn check_command(args: CheckArgs, output: Output) -> Result<Outcome, Failure> {
     let options = CheckOptions {
-        policy,
-        jobs,
-        cache_dir: if no_cache {
+        policy: args.policy.policy()?,
+        jobs: args.jobs.get(),
+        cache_dir: if args.no_cache {
             None
         } else {
             DigestCache::default_dir()
         },
-        lfs_pointers,
+        lfs_pointers: args.lfs_pointers,
         now: Timestamp::now(),
     };
-    let dirs = modelseal::check::find_manifests(paths);
+    let dirs = modelseal::check::find_manifests(&args.paths);
     if dirs.is_empty() {
-        if !output.quiet {
-            println!("no provenance.toml at or above the given paths: nothing to check");
-        }
+        say!(
+            output.quiet,
+            "no provenance.toml at or above the given paths: nothing to check"
+        );
         return Ok(Outcome::Done);
     }
-    let style = output.style;
     let mut failed = false;
     let mut errors = 0;
     for dir in dirs {
         let bar = ProgressBar::new("checking", output.quiet);
-        let outcome = match modelseal::check::check_dir(&dir, &options, &bar) {
-            Ok(outcome) => outcome,
+        let checked = modelseal::check::check_dir(&dir, &options, &bar);
+        bar.finish();
+        match checked {
+            Ok(outcome) => failed |= !print_check_outcome(&outcome, output),
             Err(e) => {
                 // Report it and go on: the other manifests still get checked.
-                bar.finish();
                 eprintln!(
                     "error: {}: {}",
                     dir.display(),
                     escape::block(&e.to_string())
                 );
                 errors += 1;
-                continue;
-            }
-        };
-        bar.finish();
-        let shown = dir.display();
-        if outcome.problems.is_empty() {
-            if !output.quiet {
-                println!(
-                    "{}      {shown} ({} files, {} from the stat cache; {} signature(s))",
-                    style.good("ok"),
-                    outcome.totals.checked,
-                    outcome.totals.from_cache,
-                    outcome.signatures
-                );
-            }
-        } else {
-            failed = true;
-            println!("{}  {shown}", style.bad("FAILED"));
-            for p in &outcome.problems {
-                let kind = style.note(&format!("{:<20}", p.kind.as_str()));
-                println!("  {kind} {}", report::problem_text(p));
-            }
-            let has = |kind: ProblemKind| outcome.problems.iter().any(|p| p.kind == kind);
-            let lfs = outcome
-                .problems
-                .iter()
-                .any(|p| p.message.contains("Git LFS pointer"));
-            let fix = if lfs {
-                "fix: fetch the content with `git lfs pull` (do not update the manifest to the pointers)".to_string()
-            } else if outcome.problems.iter().any(|p| p.kind.level() == 0) {
-                format!(
-                    "fix: the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
-                )
-            } else if has(ProblemKind::Rollback) {
-                "fix: the trust policy's [[pin]] refuses this release as too old; re-signing cannot change that: release a newer version, or move the pin if this one is meant to pass".to_string()
-            } else if has(ProblemKind::BadSignature) {
-                format!(
-                    "fix: the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"
-                )
-            } else {
-                format!(
-                    "fix: sign it with a key the policy trusts: `modelseal sign {shown} --key KEY.key`"
-                )
-            };
-            println!("  {fix}");
-        }
-        if !output.quiet {
-            for warning in &outcome.warnings {
-                println!(
-                    "{}: {shown}: {}",
-                    style.note("warning"),
-                    escape::field(warning)
-                );
             }
         }
     }
@@ -832,7 +824,64 @@ fn check(
     })
 }
 
-fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
+/// Prints one directory's check; returns whether it passed.
+fn print_check_outcome(outcome: &modelseal::check::CheckOutcome, output: Output) -> bool {
+    let style = output.style;
+    let shown = outcome.dir.display();
+    let passed = outcome.problems.is_empty();
+    if passed {
+        say!(
+            output.quiet,
+            "{}      {shown} ({} files, {} from the stat cache; {} signature(s))",
+            style.good("ok"),
+            outcome.totals.checked,
+            outcome.totals.from_cache,
+            outcome.signatures
+        );
+    } else {
+        println!("{}  {shown}", style.bad("FAILED"));
+        for p in &outcome.problems {
+            let kind = style.note(&format!("{:<20}", p.kind.as_str()));
+            println!("  {kind} {}", report::problem_text(p));
+        }
+        println!("  fix: {}", check_fix(outcome));
+    }
+    for warning in &outcome.warnings {
+        say!(
+            output.quiet,
+            "{}: {shown}: {}",
+            style.note("warning"),
+            escape::field(warning)
+        );
+    }
+    passed
+}
+
+/// What to do about a failed check, chosen by what was found, never by
+/// the wording of a message.
+fn check_fix(outcome: &modelseal::check::CheckOutcome) -> String {
+    let shown = outcome.dir.display();
+    let has = |kind: ProblemKind| outcome.problems.iter().any(|p| p.kind == kind);
+    if outcome.totals.lfs_pointers_found > 0 {
+        "fetch the content with `git lfs pull` (do not update the manifest to the pointers)".into()
+    } else if outcome.problems.iter().any(|p| p.kind.level() == 0) {
+        format!(
+            "the files changed: run `modelseal update {shown}`, review the changes, then `modelseal sign {shown} --key KEY.key`"
+        )
+    } else if has(ProblemKind::Rollback) {
+        "the trust policy's [[pin]] refuses this release as too old; re-signing cannot change that: release a newer version, or move the pin if this one is meant to pass".into()
+    } else if has(ProblemKind::BadSignature) {
+        format!(
+            "the manifest changed after signing: review it, then `modelseal sign {shown} --key KEY.key`"
+        )
+    } else {
+        format!("sign it with a key the policy trusts: `modelseal sign {shown} --key KEY.key`")
+    }
+}
+
+/// `modelseal trace dataset|training`.
+fn trace_command(command: TraceCommand, output: Output) -> Result<Outcome, Failure> {
+    let quiet = output.quiet;
     let (dir, what, outcome) = match command {
         TraceCommand::Dataset {
             dir,
@@ -922,7 +971,9 @@ fn record(command: TraceCommand, quiet: bool) -> Result<Outcome, Failure> {
     Ok(Outcome::Done)
 }
 
-fn keygen(out: &Path, no_passphrase: bool, quiet: bool) -> Result<Outcome, Failure> {
+/// `modelseal keygen`.
+fn keygen_command(args: KeygenArgs, output: Output) -> Result<Outcome, Failure> {
+    let (out, no_passphrase, quiet) = (args.out.as_path(), args.no_passphrase, output.quiet);
     let passphrase = if no_passphrase {
         None
     } else {

@@ -25,6 +25,9 @@ pub struct FileTotals {
     pub from_cache: u64,
     /// Git LFS pointers accepted in place of their content (`--lfs-pointers`).
     pub lfs_pointers: u64,
+    /// Git LFS pointers found in place of listed files and not accepted
+    /// (each is a problem): what the fix for them is depends on it.
+    pub lfs_pointers_found: u64,
     /// Listed files present with their listed size whose contents were not
     /// read, because the signatures did not hold (metadata only).
     pub unread: u64,
@@ -248,7 +251,10 @@ fn plan_read(
                 totals.lfs_pointers += 1;
                 Planned::Nothing
             }
-            Some(Some(problem)) => Planned::Problem(problem),
+            Some(Some(problem)) => {
+                totals.lfs_pointers_found += 1;
+                Planned::Problem(problem)
+            }
             None => Planned::Problem(Problem::new(
                 ProblemKind::SizeMismatch,
                 path,
