@@ -353,7 +353,6 @@ impl Manifest {
             SourceError::at(file, text, span.start, msg)
         };
         let lines = source::LineIndex::new(text);
-        let line_of = |span: &std::ops::Range<usize>| lines.line(span.start);
 
         if doc.name.get_ref().trim().is_empty() {
             return Err(at(doc.name.span(), "name must not be empty".into()));
@@ -361,65 +360,32 @@ impl Manifest {
         if doc.version.get_ref().trim().is_empty() {
             return Err(at(doc.version.span(), "version must not be empty".into()));
         }
-        let shard_size = doc.hashing.shard_size;
-        let mut files = Vec::with_capacity(doc.file.len());
-        for spanned in doc.file {
-            let span = spanned.span();
-            let mut entry = spanned.into_inner();
-            let expected = shard_count(entry.size, shard_size);
-            if check_shards && entry.shards.len() as u64 != expected {
-                let msg = if expected == 0 {
-                    format!(
-                        "file '{}' has {} shard digests, but its size {} is not larger than shard_size {shard_size}",
-                        entry.path,
-                        entry.shards.len(),
-                        entry.size
-                    )
-                } else {
-                    format!(
-                        "file '{}' needs {expected} shard digests for size {} and shard_size {shard_size}, but has {}",
-                        entry.path,
-                        entry.size,
-                        entry.shards.len()
-                    )
-                };
-                return Err(SourceError::Invalid {
-                    location: source::Location::at(file, text, span.start),
-                    message: msg,
-                    help: Some("run `modelseal update` to rehash the directory".into()),
-                });
-            }
-            entry.line = line_of(&span);
-            files.push(entry);
-        }
-        let mut dataset_ids = HashSet::new();
-        let mut datasets = Vec::with_capacity(doc.dataset.len());
-        for spanned in doc.dataset {
-            let span = spanned.span();
-            let mut dataset = spanned.into_inner();
-            if !dataset_ids.insert(dataset.id.clone()) {
-                return Err(at(
-                    span,
-                    format!("dataset id '{}' is used twice", dataset.id),
-                ));
-            }
-            dataset.line = line_of(&span);
-            datasets.push(dataset);
-        }
-        let mut training_ids = HashSet::new();
-        let mut trainings = Vec::with_capacity(doc.training.len());
-        for spanned in doc.training {
-            let span = spanned.span();
-            let mut training = spanned.into_inner();
-            if !training_ids.insert(training.id.clone()) {
-                return Err(at(
-                    span,
-                    format!("training id '{}' is used twice", training.id),
-                ));
-            }
-            training.line = line_of(&span);
-            trainings.push(training);
-        }
+        let files = checked_files(
+            doc.file,
+            doc.hashing.shard_size,
+            check_shards,
+            file,
+            text,
+            &lines,
+        )?;
+        let datasets = with_unique_ids(
+            doc.dataset,
+            "dataset",
+            file,
+            text,
+            &lines,
+            |d| &d.id,
+            |d, l| d.line = l,
+        )?;
+        let trainings = with_unique_ids(
+            doc.training,
+            "training",
+            file,
+            text,
+            &lines,
+            |t| &t.id,
+            |t, l| t.line = l,
+        )?;
         Ok(Manifest {
             manifest: *doc.manifest.get_ref(),
             kind: doc.kind,
@@ -463,6 +429,79 @@ impl Manifest {
         }
         index
     }
+}
+
+/// The `[[file]]` entries with their lines, each with the shard digests its
+/// size needs (unless `check_shards` is off, for `update`).
+fn checked_files(
+    entries: Vec<Spanned<FileEntry>>,
+    shard_size: u64,
+    check_shards: bool,
+    file: &Path,
+    text: &str,
+    lines: &source::LineIndex,
+) -> Result<Vec<FileEntry>, SourceError> {
+    let mut files = Vec::with_capacity(entries.len());
+    for spanned in entries {
+        let span = spanned.span();
+        let mut entry = spanned.into_inner();
+        let expected = shard_count(entry.size, shard_size);
+        if check_shards && entry.shards.len() as u64 != expected {
+            let msg = if expected == 0 {
+                format!(
+                    "file '{}' has {} shard digests, but its size {} is not larger than shard_size {shard_size}",
+                    entry.path,
+                    entry.shards.len(),
+                    entry.size
+                )
+            } else {
+                format!(
+                    "file '{}' needs {expected} shard digests for size {} and shard_size {shard_size}, but has {}",
+                    entry.path,
+                    entry.size,
+                    entry.shards.len()
+                )
+            };
+            return Err(SourceError::Invalid {
+                location: source::Location::at(file, text, span.start),
+                message: msg,
+                help: Some("run `modelseal update` to rehash the directory".into()),
+            });
+        }
+        entry.line = lines.line(span.start);
+        files.push(entry);
+    }
+    Ok(files)
+}
+
+/// Entries of one kind (`dataset`, `training`) with their lines, refusing an
+/// id used twice.
+fn with_unique_ids<T>(
+    entries: Vec<Spanned<T>>,
+    what: &str,
+    file: &Path,
+    text: &str,
+    lines: &source::LineIndex,
+    id: impl Fn(&T) -> &String,
+    set_line: impl Fn(&mut T, usize),
+) -> Result<Vec<T>, SourceError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for spanned in entries {
+        let span = spanned.span();
+        let mut entry = spanned.into_inner();
+        if !seen.insert(id(&entry).clone()) {
+            return Err(SourceError::at(
+                file,
+                text,
+                span.start,
+                format!("{what} id '{}' is used twice", id(&entry)),
+            ));
+        }
+        set_line(&mut entry, lines.line(span.start));
+        out.push(entry);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -123,7 +123,6 @@ pub fn to_text(report: &Report) -> String {
 /// The report as text; `quiet` keeps only the problems and the verdict.
 pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     let mut out = String::new();
-    let m = &report.model;
     if quiet {
         for p in &report.problems {
             let kind = style.note(&format!("{:<20}", p.kind.as_str()));
@@ -134,6 +133,7 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         }
         return out;
     }
+    let m = &report.model;
     let _ = writeln!(
         out,
         "{} {} ({})",
@@ -141,6 +141,15 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         escape::field(&m.version),
         m.kind
     );
+    write_files(&mut out, report, style);
+    write_signatures(&mut out, report);
+    write_lineage(&mut out, report);
+    write_problems(&mut out, report, style);
+    write_verdict(&mut out, report, style);
+    out
+}
+
+fn write_files(out: &mut String, report: &Report, style: Style) {
     let _ = writeln!(
         out,
         "  files:      {} checked, {}",
@@ -163,6 +172,9 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             report.files.lfs_pointers
         );
     }
+}
+
+fn write_signatures(out: &mut String, report: &Report) {
     if report.required == 0 {
         let _ = writeln!(out, "  signatures: not checked at level 0");
     } else if report.signatures.is_empty() {
@@ -183,6 +195,9 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             crate::signature::short_keyid(&sig.keyid)
         );
     }
+}
+
+fn write_lineage(out: &mut String, report: &Report) {
     let has_lineage = !report.lineage.trainings.is_empty() || !report.lineage.datasets.is_empty();
     if let (Some(traced), Some(chained)) = (report.lineage.traced, report.lineage.chained)
         && (has_lineage || report.required >= 2)
@@ -198,6 +213,9 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             report.lineage.upstreams.len()
         );
     }
+}
+
+fn write_problems(out: &mut String, report: &Report, style: Style) {
     if !report.problems.is_empty() {
         let _ = writeln!(out, "\n{} problem(s):", report.problems.len());
         for p in &report.problems {
@@ -206,6 +224,9 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         }
         out.push('\n');
     }
+}
+
+fn write_verdict(out: &mut String, report: &Report, style: Style) {
     let reached = report
         .reached
         .map_or_else(|| no_level(report).to_string(), level_name);
@@ -220,7 +241,6 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             reached
         );
     }
-    out
 }
 
 /// Why no level holds: level 0 failed, or was never checked because the

@@ -38,6 +38,18 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
         .iter()
         .map(|d| (d.id.as_str(), d))
         .collect();
+    let mut problems = dangling_references(manifest, &roles, &datasets);
+    problems.extend(untraced_weights(manifest, &roles, &datasets));
+    problems
+}
+
+/// Level 2's references: every path a run or dataset names is a listed file
+/// of the right role, every dataset id a run names is defined.
+fn dangling_references(
+    manifest: &Manifest,
+    roles: &HashMap<&str, Role>,
+    datasets: &HashMap<&str, &manifest::Dataset>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut dangling = |referenced: &str, message: String| {
         problems.push(Problem::new(
@@ -103,7 +115,17 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
             );
         }
     }
+    problems
+}
 
+/// Level 2's weights: each is an output of a complete run, and a model
+/// lists at least one.
+fn untraced_weights(
+    manifest: &Manifest,
+    roles: &HashMap<&str, Role>,
+    datasets: &HashMap<&str, &manifest::Dataset>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
     // The runs that list each output, by index into `trainings`.
     let mut runs_by_output: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, t) in manifest.trainings.iter().enumerate() {
@@ -119,7 +141,7 @@ pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
     let gaps_of: Vec<Vec<String>> = manifest
         .trainings
         .iter()
-        .map(|t| training_gaps(t, &roles, &datasets))
+        .map(|t| training_gaps(t, roles, datasets))
         .collect();
     let mut weights = 0usize;
     for file in manifest.files.iter().filter(|f| f.role == Role::Weights) {
