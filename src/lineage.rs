@@ -3,7 +3,7 @@
 
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::short_keyid;
-use crate::trace::{DatasetView, FileRef, UpstreamOutcome};
+use crate::trace::{DatasetView, FileRef, TrainingView, UpstreamOutcome};
 use crate::trust::SignatureStatus;
 use crate::verify::Report;
 use std::collections::{BTreeSet, HashMap};
@@ -308,18 +308,20 @@ fn dot_escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The lineage as a Graphviz digraph (`dot -Tsvg`).
-pub fn to_dot(report: &Report) -> String {
-    let ix = Index::new(report);
-    let mut out = String::from(
-        "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
-    );
-    let mut node = |id: &str, label: &str, shape: &str, mark: &Mark| {
+/// A Graphviz digraph being drawn: node lines first, then the edges.
+struct Dot<'a> {
+    ix: Index<'a>,
+    out: String,
+    edges: Vec<(String, String, &'static str)>,
+}
+
+impl<'a> Dot<'a> {
+    fn node(&mut self, id: &str, label: &str, shape: &str, mark: &Mark) {
         let detail = match mark {
             Mark::Ok(s) | Mark::Bad(s) | Mark::Unchecked(s) => s,
         };
         let _ = writeln!(
-            out,
+            self.out,
             "  \"{}\" [label=\"{}\\n{}\", shape={shape}, color={}, fontcolor={}];",
             dot_escape(id),
             dot_escape(label),
@@ -327,71 +329,68 @@ pub fn to_dot(report: &Report) -> String {
             mark.colour(),
             mark.colour()
         );
-    };
-    let l = &report.lineage;
-    let mut edges = Vec::new();
-    let model_id = format!("model:{}", report.model.name);
-    let model_mark = match (report.reached, l.chained) {
-        (Some(level), _) => Mark::Ok(format!("level {level} reached")),
-        (None, _) => Mark::Bad("level 0 does not hold".into()),
-    };
-    node(
-        &model_id,
-        &format!("{} {}", report.model.name, report.model.version),
-        "doubleoctagon",
-        &model_mark,
-    );
-    for t in &l.trainings {
+    }
+
+    fn edge(&mut self, from: String, to: String, label: &'static str) {
+        self.edges.push((from, to, label));
+    }
+
+    /// A training run with its outputs, configs, code and base model.
+    fn training(&mut self, t: &TrainingView, model_id: &str) {
+        let model_id = model_id.to_string();
         let tid = format!("training:{}", t.id);
         let traced = !t.outputs.iter().any(|o| {
-            ix.problems_at(&o.path)
+            self.ix
+                .problems_at(&o.path)
                 .iter()
                 .any(|p| p.kind == ProblemKind::UntracedWeights)
         });
-        let tmark = match l.traced {
+        let tmark = match self.ix.report.lineage.traced {
             None => Mark::Unchecked("lineage".into()),
             Some(_) if traced => Mark::Ok("training run".into()),
             Some(_) => Mark::Bad("incomplete".into()),
         };
-        node(&tid, &format!("training {}", t.id), "ellipse", &tmark);
+        self.node(&tid, &format!("training {}", t.id), "ellipse", &tmark);
         for o in &t.outputs {
             let id = format!("file:{}", o.path);
-            node(&id, &o.path, "box", &weights_mark(&ix, &o.path));
-            edges.push((tid.clone(), id.clone(), "produced"));
-            edges.push((id, model_id.clone(), "part of"));
+            self.node(&id, &o.path, "box", &weights_mark(&self.ix, &o.path));
+            self.edge(tid.clone(), id.clone(), "produced");
+            self.edge(id, model_id.clone(), "part of");
         }
         for c in &t.configs {
             let id = format!("file:{}", c.path);
-            node(&id, &c.path, "note", &file_mark(&ix, c));
-            edges.push((id, tid.clone(), "config"));
+            self.node(&id, &c.path, "note", &file_mark(&self.ix, c));
+            self.edge(id, tid.clone(), "config");
         }
         for ds in &t.datasets {
-            edges.push((format!("dataset:{ds}"), tid.clone(), "trained on"));
+            self.edge(format!("dataset:{ds}"), tid.clone(), "trained on");
         }
         if let Some(code) = &t.code {
             let id = format!("code:{}@{}", code.uri, code.commit.0);
-            node(
+            self.node(
                 &id,
                 &format!("{}\n@{}", code.uri, &code.commit.0[..12]),
                 "component",
                 &Mark::Ok("commit recorded".into()),
             );
-            edges.push((id, tid.clone(), "code"));
+            self.edge(id, tid.clone(), "code");
         }
         if let Some(b) = &t.base_model {
             let id = format!("base:{}", b.name);
             let mark = match &b.manifest {
-                Some(m) => upstream_mark(&ix, m),
+                Some(m) => upstream_mark(&self.ix, m),
                 None => Mark::Bad("no manifest".into()),
             };
-            node(&id, &format!("base model {}", b.name), "box3d", &mark);
-            edges.push((id, tid.clone(), "fine-tuned from"));
+            self.node(&id, &format!("base model {}", b.name), "box3d", &mark);
+            self.edge(id, tid.clone(), "fine-tuned from");
         }
     }
-    for d in &l.datasets {
+
+    /// A dataset with its files.
+    fn dataset(&mut self, d: &DatasetView) {
         let id = format!("dataset:{}", d.id);
         let mark = match &d.manifest {
-            Some(m) => upstream_mark(&ix, &m.path),
+            Some(m) => upstream_mark(&self.ix, &m.path),
             None if !d.files.is_empty() || d.sha256.is_some() => {
                 Mark::Ok("files or digest recorded".into())
             }
@@ -401,54 +400,92 @@ pub fn to_dot(report: &Report) -> String {
             Some(n) => format!("dataset {}\n{n}", d.id),
             None => format!("dataset {}", d.id),
         };
-        node(&id, &label, "cylinder", &mark);
+        self.node(&id, &label, "cylinder", &mark);
         for f in &d.files {
             let fid = format!("file:{}", f.path);
-            node(&fid, &f.path, "box", &file_mark(&ix, f));
-            edges.push((fid, id.clone(), "holds"));
+            self.node(&fid, &f.path, "box", &file_mark(&self.ix, f));
+            self.edge(fid, id.clone(), "holds");
         }
     }
-    // Which node of this model each of its own upstream manifests belongs to.
-    let mut root_targets: HashMap<(&str, &str), String> = HashMap::new();
-    for b in l.trainings.iter().filter_map(|t| t.base_model.as_ref()) {
-        if let Some(m) = &b.manifest {
-            root_targets
-                .entry(("base_model", m.as_str()))
-                .or_insert_with(|| format!("base:{}", b.name));
+
+    /// Every upstream manifest, linked to what referenced it.
+    fn upstreams(&mut self) {
+        let l = &self.ix.report.lineage;
+        // Which node of this model each of its own upstream manifests belongs to.
+        let mut root_targets: HashMap<(&str, &str), String> = HashMap::new();
+        for b in l.trainings.iter().filter_map(|t| t.base_model.as_ref()) {
+            if let Some(m) = &b.manifest {
+                root_targets
+                    .entry(("base_model", m.as_str()))
+                    .or_insert_with(|| format!("base:{}", b.name));
+            }
+        }
+        for d in &l.datasets {
+            if let Some(m) = &d.manifest {
+                root_targets
+                    .entry(("dataset", m.path.as_str()))
+                    .or_insert_with(|| format!("dataset:{}", d.id));
+            }
+        }
+        for up in &l.upstreams {
+            let id = format!("manifest:{}", up.path);
+            self.node(
+                &id,
+                &format!("{} manifest\n{}", up.role.replace('_', " "), up.path),
+                "folder",
+                &upstream_mark(&self.ix, &up.path),
+            );
+            let target = if up.referenced_by == crate::MANIFEST_FILE {
+                root_targets.get(&(up.role, up.path.as_str())).cloned()
+            } else {
+                Some(format!("manifest:{}", up.referenced_by))
+            };
+            if let Some(target) = target {
+                self.edge(id, target, "signed manifest");
+            }
         }
     }
-    for d in &l.datasets {
-        if let Some(m) = &d.manifest {
-            root_targets
-                .entry(("dataset", m.path.as_str()))
-                .or_insert_with(|| format!("dataset:{}", d.id));
+
+    fn finish(mut self) -> String {
+        for (from, to, label) in std::mem::take(&mut self.edges) {
+            let _ = writeln!(
+                self.out,
+                "  \"{}\" -> \"{}\" [label=\"{label}\", fontsize=8];",
+                dot_escape(&from),
+                dot_escape(&to)
+            );
         }
+        self.out.push_str("}\n");
+        self.out
     }
-    for up in &l.upstreams {
-        let id = format!("manifest:{}", up.path);
-        node(
-            &id,
-            &format!("{} manifest\n{}", up.role.replace('_', " "), up.path),
-            "folder",
-            &upstream_mark(&ix, &up.path),
-        );
-        let target = if up.referenced_by == crate::MANIFEST_FILE {
-            root_targets.get(&(up.role, up.path.as_str())).cloned()
-        } else {
-            Some(format!("manifest:{}", up.referenced_by))
-        };
-        if let Some(target) = target {
-            edges.push((id, target, "signed manifest"));
-        }
+}
+
+/// The lineage as a Graphviz digraph (`dot -Tsvg`).
+pub fn to_dot(report: &Report) -> String {
+    let mut dot = Dot {
+        ix: Index::new(report),
+        out: String::from(
+            "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+        ),
+        edges: Vec::new(),
+    };
+    let model_id = format!("model:{}", report.model.name);
+    let model_mark = match report.reached {
+        Some(level) => Mark::Ok(format!("level {level} reached")),
+        None => Mark::Bad("level 0 does not hold".into()),
+    };
+    dot.node(
+        &model_id,
+        &format!("{} {}", report.model.name, report.model.version),
+        "doubleoctagon",
+        &model_mark,
+    );
+    for t in &report.lineage.trainings {
+        dot.training(t, &model_id);
     }
-    for (from, to, label) in edges {
-        let _ = writeln!(
-            out,
-            "  \"{}\" -> \"{}\" [label=\"{label}\", fontsize=8];",
-            dot_escape(&from),
-            dot_escape(&to)
-        );
+    for d in &report.lineage.datasets {
+        dot.dataset(d);
     }
-    out.push_str("}\n");
-    out
+    dot.upstreams();
+    dot.finish()
 }
