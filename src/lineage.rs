@@ -176,103 +176,116 @@ pub fn to_text(report: &Report) -> String {
         verdict(l.traced),
         verdict(l.chained)
     );
-    let untraced: Vec<&Problem> = report
-        .problems
-        .iter()
-        .filter(|p| p.kind == ProblemKind::UntracedWeights)
-        .collect();
     if l.trainings.is_empty() && l.datasets.is_empty() {
         let _ = writeln!(out, "(no lineage recorded: see `modelseal trace --help`)");
     }
     for t in &l.trainings {
         let _ = writeln!(out, "training {}", t.id);
-        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
-        for o in &t.outputs {
-            lines.push((
-                format!("output {}  {}", o.path, weights_mark(&ix, &o.path).text()),
-                vec![],
-            ));
-        }
-        for c in &t.configs {
-            lines.push((
-                format!("config {}  {}", c.path, file_mark(&ix, c).text()),
-                vec![],
-            ));
-        }
-        for id in &t.datasets {
-            match ix.datasets.get(id.as_str()) {
-                None => lines.push((
-                    format!("dataset {id}  [FAIL: no [[dataset]] with this id]"),
-                    vec![],
-                )),
-                Some(d) => {
-                    let mut children: Vec<String> = d
-                        .files
-                        .iter()
-                        .map(|f| format!("file {}  {}", f.path, file_mark(&ix, f).text()))
-                        .collect();
-                    if let Some(sha) = d.sha256 {
-                        children.push(format!("published sha256 {sha}"));
-                    }
-                    if let Some(m) = &d.manifest {
-                        children.push(format!(
-                            "manifest {}  {}",
-                            m.path,
-                            upstream_mark(&ix, &m.path).text()
-                        ));
-                        children.extend(nested_upstreams(&ix, &m.path, 1));
-                    }
-                    let name = d
-                        .name
-                        .as_deref()
-                        .map(|n| format!(" \"{n}\""))
-                        .unwrap_or_default();
-                    lines.push((format!("dataset {}{name}", d.id), children));
-                }
-            }
-        }
-        match &t.code {
-            Some(code) => lines.push((format!("code {} @ {}", code.uri, code.commit.0), vec![])),
-            None => lines.push(("code  [FAIL: no commit recorded]".into(), vec![])),
-        }
-        if let Some(b) = &t.base_model {
-            let mut children = Vec::new();
-            if let Some(sha) = b.sha256 {
-                children.push(format!("recorded sha256 {sha}"));
-            }
-            match &b.manifest {
-                Some(m) => {
-                    children.push(format!("manifest {m}  {}", upstream_mark(&ix, m).text()));
-                    children.extend(nested_upstreams(&ix, m, 1));
-                }
-                None => children.push("manifest  [none: level 3 needs one]".into()),
-            }
-            lines.push((format!("base model {}", b.name), children));
-        }
-        let count = lines.len();
-        for (i, (line, children)) in lines.into_iter().enumerate() {
-            let last = i + 1 == count;
-            let _ = writeln!(out, "{}{line}", if last { "└── " } else { "├── " });
-            let cn = children.len();
-            for (j, child) in children.into_iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "{}{}{child}",
-                    if last { "    " } else { "│   " },
-                    if j + 1 == cn {
-                        "└── "
-                    } else {
-                        "├── "
-                    }
-                );
-            }
-        }
+        write_tree(&mut out, training_lines(&ix, t));
     }
-    for p in &untraced {
+    for p in report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::UntracedWeights)
+    {
         let _ = writeln!(out, "untraced: {}: {}", p.path, p.message);
     }
     // The tree is laid out here, but names and paths in it are attacker text.
     crate::escape::block(&out).into_owned()
+}
+
+/// A tree line and the lines below it.
+type TreeLine = (String, Vec<String>);
+
+/// The lines under a training run: outputs, configs, datasets, code, base model.
+fn training_lines(ix: &Index<'_>, t: &TrainingView) -> Vec<TreeLine> {
+    let mut lines: Vec<TreeLine> = Vec::new();
+    for o in &t.outputs {
+        let mark = weights_mark(ix, &o.path).text();
+        lines.push((format!("output {}  {mark}", o.path), vec![]));
+    }
+    for c in &t.configs {
+        lines.push((
+            format!("config {}  {}", c.path, file_mark(ix, c).text()),
+            vec![],
+        ));
+    }
+    for id in &t.datasets {
+        lines.push(match ix.datasets.get(id.as_str()) {
+            None => (
+                format!("dataset {id}  [FAIL: no [[dataset]] with this id]"),
+                vec![],
+            ),
+            Some(d) => dataset_lines(ix, d),
+        });
+    }
+    lines.push(match &t.code {
+        Some(code) => (format!("code {} @ {}", code.uri, code.commit.0), vec![]),
+        None => ("code  [FAIL: no commit recorded]".into(), vec![]),
+    });
+    if let Some(b) = &t.base_model {
+        let mut children = Vec::new();
+        if let Some(sha) = b.sha256 {
+            children.push(format!("recorded sha256 {sha}"));
+        }
+        match &b.manifest {
+            Some(m) => {
+                children.push(format!("manifest {m}  {}", upstream_mark(ix, m).text()));
+                children.extend(nested_upstreams(ix, m, 1));
+            }
+            None => children.push("manifest  [none: level 3 needs one]".into()),
+        }
+        lines.push((format!("base model {}", b.name), children));
+    }
+    lines
+}
+
+/// A dataset's line, with its files, digest and manifest below it.
+fn dataset_lines(ix: &Index<'_>, d: &DatasetView) -> TreeLine {
+    let mut children: Vec<String> = d
+        .files
+        .iter()
+        .map(|f| format!("file {}  {}", f.path, file_mark(ix, f).text()))
+        .collect();
+    if let Some(sha) = d.sha256 {
+        children.push(format!("published sha256 {sha}"));
+    }
+    if let Some(m) = &d.manifest {
+        children.push(format!(
+            "manifest {}  {}",
+            m.path,
+            upstream_mark(ix, &m.path).text()
+        ));
+        children.extend(nested_upstreams(ix, &m.path, 1));
+    }
+    let name = d
+        .name
+        .as_deref()
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default();
+    (format!("dataset {}{name}", d.id), children)
+}
+
+/// Writes lines as a two-level tree with box-drawing branches.
+fn write_tree(out: &mut String, lines: Vec<TreeLine>) {
+    let count = lines.len();
+    for (i, (line, children)) in lines.into_iter().enumerate() {
+        let last = i + 1 == count;
+        let _ = writeln!(out, "{}{line}", if last { "└── " } else { "├── " });
+        let cn = children.len();
+        for (j, child) in children.into_iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}{}{child}",
+                if last { "    " } else { "│   " },
+                if j + 1 == cn {
+                    "└── "
+                } else {
+                    "├── "
+                }
+            );
+        }
+    }
 }
 
 /// Lines for the upstream manifests that `origin` refers to, recursively.
