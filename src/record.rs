@@ -10,7 +10,7 @@ use crate::problem::Problem;
 use crate::source::{self, SourceError};
 use crate::trace;
 use std::path::{Path, PathBuf};
-use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
+use toml_edit::{Array, InlineTable, Item, Table, Value};
 
 /// Errors recording lineage.
 #[derive(Debug, thiserror::Error)]
@@ -264,14 +264,7 @@ fn upsert(
         RecordError::Invalid(format!("nothing was written:\n  {}", problems.join("\n  ")))
     })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        SourceError::at(
-            &manifest_path,
-            &text,
-            e.span().map_or(0, |s| s.start),
-            e.message(),
-        )
-    })?;
+    let mut doc = source::parse_document(&manifest_path, &text)?;
     if doc.get(section).is_none() {
         doc.insert(section, Item::ArrayOfTables(Default::default()));
     }

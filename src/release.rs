@@ -414,14 +414,7 @@ pub fn update(
     let bytes = crate::source::read_bounded(&manifest_path, manifest::MAX_MANIFEST_BYTES, false)?;
     let manifest = Manifest::parse_for_update(&manifest_path, &bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        SourceError::at(
-            &manifest_path,
-            &text,
-            e.span().map_or(0, |s| s.start),
-            e.message(),
-        )
-    })?;
+    let mut doc = crate::source::parse_document(&manifest_path, &text)?;
     let hashed = hash_directory(
         dir,
         &manifest.ignore,
@@ -431,8 +424,6 @@ pub fn update(
     )?;
     let fresh: BTreeMap<String, Sealed> = hashed.into_iter().collect();
 
-    let mut outcome = UpdateOutcome::default();
-    let mut seen: HashSet<String> = HashSet::new();
     if doc.get("file").is_none() {
         doc.insert("file", toml_edit::Item::ArrayOfTables(Default::default()));
     }
@@ -447,6 +438,32 @@ pub fn update(
                 "`file` must be an array of tables ([[file]])",
             )
         })?;
+    let mut outcome = relist(tables, &manifest, &fresh);
+    if !(outcome.added.is_empty() && outcome.removed.is_empty() && outcome.changed.is_empty()) {
+        // New contents make a new release: its signed creation time moves too.
+        if doc.get("created").is_some() {
+            let now = crate::timestamp::Timestamp::now().to_toml();
+            set_value(doc.as_table_mut(), "created", toml_edit::Value::from(now));
+        }
+        let new_text = doc.to_string();
+        // Never write a manifest that would not parse back.
+        Manifest::parse(&manifest_path, new_text.as_bytes())?;
+        write(&manifest_path, new_text.as_bytes())?;
+        outcome.written = true;
+    }
+    Ok(outcome)
+}
+
+/// Brings the `[[file]]` tables up to date with the files as hashed now:
+/// drops vanished (and repeated) entries, rewrites changed digests in place,
+/// appends new files; says what changed.
+fn relist(
+    tables: &mut toml_edit::ArrayOfTables,
+    manifest: &Manifest,
+    fresh: &BTreeMap<String, Sealed>,
+) -> UpdateOutcome {
+    let mut outcome = UpdateOutcome::default();
+    let mut seen: HashSet<String> = HashSet::new();
     tables.retain(|table| {
         let path = table.get("path").and_then(|v| v.as_str()).unwrap_or("");
         // A second entry for one path is dropped too: the manifest keeps one.
@@ -478,7 +495,7 @@ pub fn update(
         set_digests(table, sealed);
         outcome.changed.push(path);
     }
-    for (path, sealed) in &fresh {
+    for (path, sealed) in fresh {
         if seen.contains(path) {
             continue;
         }
@@ -492,19 +509,7 @@ pub fn update(
         tables.push(table);
         outcome.added.push(path.clone());
     }
-    if !(outcome.added.is_empty() && outcome.removed.is_empty() && outcome.changed.is_empty()) {
-        // New contents make a new release: its signed creation time moves too.
-        if doc.get("created").is_some() {
-            let now = crate::timestamp::Timestamp::now().to_toml();
-            set_value(doc.as_table_mut(), "created", toml_edit::Value::from(now));
-        }
-        let new_text = doc.to_string();
-        // Never write a manifest that would not parse back.
-        Manifest::parse(&manifest_path, new_text.as_bytes())?;
-        write(&manifest_path, new_text.as_bytes())?;
-        outcome.written = true;
-    }
-    Ok(outcome)
+    outcome
 }
 
 fn set_digests(table: &mut toml_edit::Table, sealed: &Sealed) {

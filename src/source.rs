@@ -167,6 +167,14 @@ pub fn parse_toml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Sou
     })
 }
 
+/// Parses `text` (the contents of `file`) as an editable TOML document, for
+/// edits that keep its comments and layout, with the error located.
+pub fn parse_document(file: &Path, text: &str) -> Result<toml_edit::DocumentMut, SourceError> {
+    text.parse().map_err(|e: toml_edit::TomlError| {
+        SourceError::at(file, text, e.span().map_or(0, |s| s.start), e.message())
+    })
+}
+
 fn help_for(message: &str) -> Option<String> {
     if message.starts_with("unknown field") {
         Some(
