@@ -6,6 +6,7 @@ mod faults;
 mod first_hour;
 mod hardening;
 mod hostile;
+mod house;
 mod interop;
 mod keys_cli;
 mod level0;
