@@ -220,7 +220,7 @@ fn training_lines(ix: &Index<'_>, t: &TrainingView) -> Vec<TreeLine> {
         });
     }
     lines.push(match &t.code {
-        Some(code) => (format!("code {} @ {}", code.uri, code.commit.0), vec![]),
+        Some(code) => (format!("code {} @ {}", code.uri, code.commit), vec![]),
         None => ("code  [FAIL: no commit recorded]".into(), vec![]),
     });
     if let Some(b) = &t.base_model {
@@ -379,10 +379,10 @@ impl<'a> Dot<'a> {
             self.edge(format!("dataset:{ds}"), tid.clone(), "trained on");
         }
         if let Some(code) = &t.code {
-            let id = format!("code:{}@{}", code.uri, code.commit.0);
+            let id = format!("code:{}@{}", code.uri, code.commit);
             self.node(
                 &id,
-                &format!("{}\n@{}", code.uri, &code.commit.0[..12]),
+                &format!("{}\n@{}", code.uri, code.commit.short()),
                 "component",
                 &Mark::Ok("commit recorded".into()),
             );

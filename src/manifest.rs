@@ -156,10 +156,29 @@ pub struct Dataset {
     pub line: usize,
 }
 
-/// A git commit: 40 lowercase hex digits.
+/// A git commit: 40 lowercase hex digits. Made only by parsing, so every
+/// value is one (slicing its first 12 characters cannot panic).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Commit(pub String);
+pub struct Commit(String);
+
+impl Commit {
+    /// The 40 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, as git abbreviates.
+    pub fn short(&self) -> &str {
+        self.0.get(..12).unwrap_or(&self.0)
+    }
+}
+
+impl std::fmt::Display for Commit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl std::str::FromStr for Commit {
     type Err = String;

@@ -186,7 +186,7 @@ pub fn record_training(dir: &Path, record: &TrainingRecord) -> Result<RecordOutc
         if let Some((uri, commit)) = &record.code {
             let mut code = InlineTable::new();
             code.insert("uri", uri.as_str().into());
-            code.insert("commit", commit.0.as_str().into());
+            code.insert("commit", commit.as_str().into());
             table.insert("code", Item::Value(Value::InlineTable(code)));
         }
         if let Some(base) = &record.base_model {
