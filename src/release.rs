@@ -413,8 +413,6 @@ pub fn update(
     let manifest_path = dir.join(MANIFEST_FILE);
     let bytes = crate::source::read_bounded(&manifest_path, manifest::MAX_MANIFEST_BYTES, false)?;
     let manifest = Manifest::parse_for_update(&manifest_path, &bytes)?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let mut doc = crate::source::parse_document(&manifest_path, &text)?;
     let hashed = hash_directory(
         dir,
         &manifest.ignore,
@@ -423,6 +421,16 @@ pub fn update(
         progress,
     )?;
     let fresh: BTreeMap<String, Sealed> = hashed.into_iter().collect();
+    // The common case, nothing changed, needs no editable document: parsing
+    // one costs more than the rest of an unchanged update.
+    if lists_exactly(&manifest, &fresh) {
+        return Ok(UpdateOutcome {
+            unchanged: fresh.len(),
+            ..UpdateOutcome::default()
+        });
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut doc = crate::source::parse_document(&manifest_path, &text)?;
 
     if doc.get("file").is_none() {
         doc.insert("file", toml_edit::Item::ArrayOfTables(Default::default()));
@@ -452,6 +460,18 @@ pub fn update(
         outcome.written = true;
     }
     Ok(outcome)
+}
+
+/// Whether the manifest lists exactly the files hashed, each once, with
+/// their current size and digests.
+fn lists_exactly(manifest: &Manifest, fresh: &BTreeMap<String, Sealed>) -> bool {
+    manifest.files.len() == fresh.len()
+        && manifest.files.iter().all(|e| {
+            fresh.get(&e.path).is_some_and(|now| {
+                e.size == now.size && e.sha256 == now.sha256 && e.shards == now.shards
+            })
+        })
+        && manifest.file_index().len() == manifest.files.len()
 }
 
 /// Brings the `[[file]]` tables up to date with the files as hashed now:
