@@ -179,13 +179,7 @@ pub fn test_key() -> (PathBuf, PathBuf) {
 pub fn update_and_sign(dir: &Path) {
     let (key, _) = test_key();
     modelseal().arg("update").arg(dir).assert().success();
-    modelseal()
-        .arg("sign")
-        .arg(dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign_with(dir, &key);
 }
 
 impl Scratch {
@@ -199,13 +193,7 @@ impl Scratch {
             .arg(dir)
             .assert()
             .success();
-        modelseal()
-            .arg("sign")
-            .arg(dir)
-            .arg("--key")
-            .arg(&key)
-            .assert()
-            .success();
+        sign_with(dir, &key);
         (dir.to_path_buf(), public)
     }
 }
@@ -217,4 +205,20 @@ pub fn running_as_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+/// `modelseal init DIR`, which must succeed.
+pub fn init(dir: &Path) {
+    modelseal().arg("init").arg(dir).assert().success();
+}
+
+/// `modelseal sign DIR --key KEY`, which must succeed.
+pub fn sign_with(dir: &Path, key: &Path) {
+    modelseal()
+        .arg("sign")
+        .arg(dir)
+        .arg("--key")
+        .arg(key)
+        .assert()
+        .success();
 }

@@ -41,14 +41,8 @@ fn sign_update_and_init_killed_at_any_point_leave_whole_files() {
     let s = Scratch::new();
     let dir = big_model(&s);
     let (key, public) = s.key("release");
-    modelseal().arg("init").arg(&dir).assert().success();
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    init(&dir);
+    sign_with(&dir, &key);
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     let sig_before = std::fs::read(dir.join("provenance.sig")).unwrap();
     let (second_key, _) = s.key("second");
@@ -146,14 +140,8 @@ fn a_full_disk_leaves_the_earlier_manifest_and_signatures_intact() {
     let dir = disk.mount.join("model");
     write(&dir.join("weights.bin"), &pattern(64 << 10, 1));
     let (key, public) = s.key("release");
-    modelseal().arg("init").arg(&dir).assert().success();
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    init(&dir);
+    sign_with(&dir, &key);
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     let sig_before = std::fs::read(dir.join("provenance.sig")).unwrap();
     // Fill the disk to the last byte.
@@ -218,7 +206,7 @@ fn a_read_only_directory_is_an_error_and_changes_nothing() {
     let s = Scratch::new();
     let dir = s.model();
     let (key, _) = s.key("release");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest_before = std::fs::read(dir.join("provenance.toml")).unwrap();
     // Root writes anywhere, so run as nobody against a directory nobody cannot write.
     for p in [

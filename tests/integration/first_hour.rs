@@ -88,7 +88,7 @@ fn a_directory_without_a_manifest_says_so_once_and_what_to_do() {
     );
     assert!(!err.contains("cannot be read"), "{err}");
     // Below a model directory, the manifest above is named.
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let out = modelseal()
         .args(["verify", "--level", "0"])
         .arg(dir.join("extra"))
@@ -105,7 +105,7 @@ fn a_directory_without_a_manifest_says_so_once_and_what_to_do() {
 fn a_wrong_passphrase_from_the_environment_names_the_variable() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let prefix = s.path("enc");
     modelseal()
         .env("MODELSEAL_PASSPHRASE", "right")

@@ -45,17 +45,6 @@ fn verify_bounded(
     (report, out.status.code())
 }
 
-/// Signs `dir` with `key`.
-fn sign(dir: &Path, key: &Path) {
-    modelseal()
-        .arg("sign")
-        .arg(dir)
-        .arg("--key")
-        .arg(key)
-        .assert()
-        .success();
-}
-
 fn kinds(report: &serde_json::Value) -> Vec<String> {
     problems(report).into_iter().map(|(k, _)| k).collect()
 }
@@ -68,7 +57,7 @@ fn ignore_patterns_match_from_the_model_root_however_the_directory_is_spelled() 
     let dir = s.path("models/tiny");
     write(&dir.join("model.safetensors"), &pattern(1000, 1));
     write(&dir.join(".cache/run.log"), b"ignored\n");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = dir.join("provenance.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let text = text.replacen("ignore = [", "ignore = [\"/.cache/\", ", 1);
@@ -115,8 +104,8 @@ fn a_name_that_is_not_utf8_never_hides_behind_a_listed_name() {
     let dir = s.path("model");
     write(&dir.join("weights\u{FFFD}.bin"), &pattern(100, 1));
     let (key, public) = s.key("release");
-    modelseal().arg("init").arg(&dir).assert().success();
-    sign(&dir, &key);
+    init(&dir);
+    sign_with(&dir, &key);
     // Its lossy rendering is the listed name; its bytes are not.
     let raw = std::ffi::OsStr::from_bytes(b"weights\x80.bin");
     std::fs::write(dir.join(raw), b"payload").unwrap();
@@ -136,7 +125,7 @@ fn an_ignored_name_that_collides_with_a_listed_one_is_a_duplicate() {
     let dir = s.path("model");
     write(&dir.join("pytorch_model.bin"), &pattern(100, 1));
     write(&dir.join("optimizer.bin"), &pattern(100, 2));
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = dir.join("provenance.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
@@ -291,7 +280,7 @@ fn one_upstream_manifest_through_many_hard_links_is_parsed_once() {
         .unwrap();
     }
     let (key, public) = s.key("release");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = dir.join("provenance.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     for i in 0..LINKS {
@@ -300,7 +289,7 @@ fn one_upstream_manifest_through_many_hard_links_is_parsed_once() {
         ));
     }
     std::fs::write(&manifest, text).unwrap();
-    sign(&dir, &key);
+    sign_with(&dir, &key);
     // Parsed 40 times, this took 3 GB; parsed once, well under the limit.
     let (report, code) = verify_bounded("-v 1500000", &dir, &public, &["--level", "3"]);
     assert_eq!(code, Some(1), "{report}");

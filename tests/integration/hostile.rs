@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 fn sealed(s: &Scratch) -> PathBuf {
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     dir
 }
 
@@ -82,7 +82,7 @@ fn a_file_growing_or_shrinking_during_verify_never_passes() {
         let s = Scratch::new();
         let dir = s.path("busy");
         write(&dir.join("weights.bin"), &pattern(32 << 20, 3));
-        modelseal().arg("init").arg(&dir).assert().success();
+        init(&dir);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = {
             let stop = stop.clone();
@@ -164,7 +164,7 @@ fn names_differing_only_by_unicode_normalisation_collide() {
     let s = Scratch::new();
     let dir = s.path("m");
     write(&dir.join("caf\u{e9}.txt"), b"nfc");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     write(&dir.join("cafe\u{301}.txt"), b"nfd");
     let (report, code) = level0(&dir);
     assert_eq!(code, 1);
@@ -183,7 +183,7 @@ fn a_very_deep_tree_is_sealed_and_checked() {
         path.push(format!("d{}", i % 10));
     }
     write(&path.join("leaf.bin"), b"deep");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let (report, code) = level0(&dir);
     assert_eq!(code, 0, "{report}");
     write(&path.join("leaf.bin"), b"DEEP");
@@ -203,7 +203,7 @@ fn a_hundred_thousand_files_are_sealed_and_checked() {
             std::fs::write(sub.join(format!("{f:04}")), [d as u8, (f % 251) as u8]).unwrap();
         }
     }
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let (report, code) = level0(&dir);
     assert_eq!(code, 0, "{}", report["problems"]);
     assert_eq!(report["files"]["checked"], 100_000);
@@ -567,13 +567,7 @@ fn a_version_written_to_dodge_the_pin_is_still_a_rollback() {
             .arg(&dir)
             .assert()
             .success();
-        modelseal()
-            .arg("sign")
-            .arg(&dir)
-            .arg("--key")
-            .arg(&key)
-            .assert()
-            .success();
+        sign_with(&dir, &key);
         let trust = pinned_policy(&s, &public, "min_version = \"1.1.0\"");
         let (report, code) = verify_json(&dir, &["--trust", &trust]);
         assert_eq!(code, 1, "{version}: {report}");
@@ -662,13 +656,7 @@ fn a_release_created_before_the_freeze_date_is_refused() {
         format!("{}{}", &t[..start], &t[end..])
     });
     let (key, _) = s.key("release");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign_with(&dir, &key);
     let (report, code) = verify_json(&dir, &["--trust", &trust]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(

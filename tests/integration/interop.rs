@@ -53,7 +53,7 @@ fn write_sig(dir: &Path, public_raw: &[u8], signature: &[u8], signer: &str) {
 fn openssl_keys_sign_and_verify() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let key = s.path("ossl.pem");
     let public = s.path("ossl.pub");
     run(Process::new("openssl")
@@ -66,13 +66,7 @@ fn openssl_keys_sign_and_verify() {
         .arg("-pubout")
         .arg("-out")
         .arg(&public));
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign_with(&dir, &key);
     modelseal()
         .arg("verify")
         .arg(&dir)
@@ -86,7 +80,7 @@ fn openssl_keys_sign_and_verify() {
 fn openssl_encrypted_keys_sign_with_the_passphrase() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let key = s.path("ossl-enc.pem");
     let public = s.path("ossl-enc.pub");
     run(Process::new("openssl")
@@ -127,7 +121,7 @@ fn openssl_encrypted_keys_sign_with_the_passphrase() {
 fn signature_made_by_openssl_pkeyutl_verifies() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let key = s.path("ossl.pem");
     let public = s.path("ossl.pub");
     run(Process::new("openssl")
@@ -180,7 +174,7 @@ fn signature_made_by_openssl_pkeyutl_verifies() {
 fn signature_made_by_python_cryptography_verifies() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let message = s.path("message.bin");
     std::fs::write(
         &message,
@@ -261,7 +255,7 @@ fn keygen_keys_are_read_by_openssl_and_python_cryptography() {
 fn python_cryptography_keys_sign_and_verify() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let script = "import sys\n\
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey\n\
         from cryptography.hazmat.primitives import serialization as s\n\

@@ -37,7 +37,7 @@ fn keygen_writes_a_0600_encrypted_key_and_prints_the_keyid() {
 
     // Signing needs the passphrase; the wrong one is refused.
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     modelseal()
         .arg("sign")
         .arg(&dir)
@@ -105,7 +105,7 @@ fn a_private_key_readable_by_others_gets_a_warning() {
     let (key, _) = s.key("release");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     modelseal()
         .arg("sign")
         .arg(&dir)
@@ -124,7 +124,7 @@ fn public_key_given_to_sign_is_a_clear_error() {
     let s = Scratch::new();
     let (_, public) = s.key("release");
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     modelseal()
         .arg("sign")
         .arg(&dir)
@@ -141,7 +141,7 @@ fn encrypted_keys_asking_for_absurd_or_invalid_kdf_costs_are_refused_before_deri
     // terabytes; N = 0 made pkcs5 panic.
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     for (file, said) in [
         ("scrypt-cost-2pow40.key", "more than accepted"),
         ("scrypt-cost-zero.key", "invalid parameters"),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 fn sealed_model(s: &Scratch) -> std::path::PathBuf {
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     dir
 }
 
@@ -156,7 +156,7 @@ fn names_that_collide_on_macos_and_windows_are_duplicates() {
     // init refuses to seal a directory with colliding names.
     modelseal().arg("init").arg(&dir).assert().code(2);
     std::fs::remove_file(dir.join("weights.bin")).unwrap();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     write(&dir.join("weights.bin"), b"b");
     let (report, code) = verify_json(&dir, &["--level", "0"]);
     assert_eq!(code, 1);
@@ -233,7 +233,7 @@ fn a_file_rewritten_during_verify_is_changed_during_read() {
     let dir = s.path("busy");
     let big = pattern(64 << 20, 5);
     write(&dir.join("weights.bin"), &big);
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     // Keep rewriting the same bytes in place: size and content stay, mtime moves.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {

@@ -39,13 +39,7 @@ fn corrupt_signature_entry_is_bad_signature_even_when_threshold_is_met() {
     let s = Scratch::new();
     let (dir, public) = s.signed_model();
     let (key2, _) = s.key("other");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key2)
-        .assert()
-        .success();
+    sign_with(&dir, &key2);
     // Corrupt the second entry's signature (base64 of 64 zero bytes).
     let sig = dir.join("provenance.sig");
     let text = std::fs::read_to_string(&sig).unwrap();
@@ -106,13 +100,7 @@ fn extra_untrusted_signatures_are_no_problem_when_threshold_is_met() {
     let s = Scratch::new();
     let (dir, public) = s.signed_model();
     let (stranger_key, _) = s.key("stranger");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&stranger_key)
-        .assert()
-        .success();
+    sign_with(&dir, &stranger_key);
     let (report, code) = verify_json(&dir, &["--key", public.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
     let statuses: Vec<&str> = report["signatures"]
@@ -156,13 +144,7 @@ fn threshold_counts_distinct_trusted_keys() {
             .unwrap()
             .contains("requires 2")
     );
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&second_key)
-        .assert()
-        .success();
+    sign_with(&dir, &second_key);
     let (report, code) = verify_json(&dir, &["--trust", trust.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
 }
@@ -235,13 +217,7 @@ fn key_flags_join_the_policy_and_its_threshold_stands() {
     let (dir, release_pub) = s.signed_model();
     let (second_key, second_pub) = s.key("second");
     let (_, third_pub) = s.key("third");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&second_key)
-        .assert()
-        .success();
+    sign_with(&dir, &second_key);
     let trust = write_policy(
         &s,
         &policy(&[("a", &release_pub, ""), ("c", &third_pub, "")], 2),

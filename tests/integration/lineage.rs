@@ -436,13 +436,7 @@ fn a_fine_tune_is_recorded_through_the_cli_from_its_model_card() {
     assert!(text.starts_with("# keep me\n"));
     assert_eq!(text.matches("[[training]]").count(), 1);
     let (key, public) = s.key("k");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign_with(&dir, &key);
     let (report, code) = verify_json(&dir, &["--key", public.to_str().unwrap(), "--level", "2"]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["level"]["reached"], 2);
@@ -559,7 +553,7 @@ fn a_chain_deeper_than_the_limit_ends_in_a_problem_not_a_stack_overflow() {
             sig.to_toml().unwrap().as_bytes(),
         );
     }
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     modelseal()
         .args(["trace", "dataset"])
         .arg(&dir)
@@ -594,13 +588,7 @@ fn a_chain_deeper_than_the_limit_ends_in_a_problem_not_a_stack_overflow() {
         ])
         .assert()
         .success();
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(test_key().0)
-        .assert()
-        .success();
+    sign_with(&dir, &test_key().0);
     let (report, code) = verify_level(&dir, "3");
     assert_eq!(code, 1, "{}", report["problems"]);
     assert_eq!(problems(&report).len(), 1, "{}", report["problems"]);
@@ -625,7 +613,7 @@ fn trace_merges_into_an_entry_and_replace_lists_what_it_drops() {
         &dir.join("README.md"),
         b"---\ndatasets:\n- org/alpha\n- org/beta\nbase_model: org/base\n---\n# ft\n",
     );
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = || std::fs::read_to_string(dir.join("provenance.toml")).unwrap();
     // init filled in a training run naming both datasets: trace keeps them.
     let before = manifest();

@@ -76,14 +76,8 @@ fn pre_commit_refuses_stale_weights_and_accepts_them_after_update_and_sign() {
         "{}",
         String::from_utf8_lossy(&installed.stderr)
     );
-    modelseal().arg("init").arg(&model).assert().success();
-    modelseal()
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    init(&model);
+    sign_with(&model, &key);
 
     let commit = |message: &str| {
         git(&repo_dir, &["add", "-A"]);
@@ -139,13 +133,7 @@ fn pre_commit_refuses_stale_weights_and_accepts_them_after_update_and_sign() {
     );
     assert!(said.contains("bad_signature"), "{said}");
 
-    modelseal()
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(&key)
-        .assert()
-        .success();
+    sign_with(&model, &key);
     let fixed = commit("retrained, updated and signed");
     assert!(
         fixed.status.success(),

@@ -60,7 +60,7 @@ proptest! {
         let dir = s.path("m");
         build(&dir);
         let (key, public) = s.key("k");
-        modelseal().arg("init").arg(&dir).assert().success();
+        init(&dir);
         modelseal().arg("sign").arg(&dir).arg("--key").arg(&key).assert().success();
         let policy = modelseal::trust::TrustPolicy::from_key_files(&[public]).unwrap();
         let options = VerifyOptions { required_level: 1, policy: Some(policy), jobs: 2, now: Timestamp::now(), lfs_pointers: false };

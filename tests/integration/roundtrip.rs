@@ -127,7 +127,7 @@ fn missing_manifest_is_exit_2() {
 fn init_refuses_to_overwrite_without_force() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let before = std::fs::read(dir.join("provenance.toml")).unwrap();
     modelseal()
         .arg("init")
@@ -148,7 +148,7 @@ fn init_refuses_to_overwrite_without_force() {
 fn init_guesses_roles() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let text = std::fs::read_to_string(dir.join("provenance.toml")).unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let roles: Vec<(String, String)> = doc["file"]
@@ -174,7 +174,7 @@ fn large_files_get_shards_and_verify_by_shard() {
     let dir = s.path("big");
     // 2.5 shards of 1 MiB: shard_size is lowered to its minimum by editing the manifest.
     write(&dir.join("weights.bin"), &pattern((5 << 20) / 2, 3));
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = dir.join("provenance.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
@@ -220,7 +220,7 @@ fn large_files_get_shards_and_verify_by_shard() {
 fn update_adds_drops_and_rehashes_keeping_comments_and_lineage() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let manifest = dir.join("provenance.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let edited = text.replace(
@@ -291,13 +291,7 @@ fn sign_appends_several_signers_and_drops_stale_entries_after_update() {
     let s = Scratch::new();
     let (dir, release_pub) = s.signed_model();
     let (second_key, second_pub) = s.key("second");
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&second_key)
-        .assert()
-        .success();
+    sign_with(&dir, &second_key);
     let (report, _) = verify_json(
         &dir,
         &[
@@ -323,13 +317,7 @@ fn sign_appends_several_signers_and_drops_stale_entries_after_update() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
     // Signing again with the same key replaces, not duplicates.
-    modelseal()
-        .arg("sign")
-        .arg(&dir)
-        .arg("--key")
-        .arg(&second_key)
-        .assert()
-        .success();
+    sign_with(&dir, &second_key);
     let (report, _) = verify_json(&dir, &["--key", second_pub.to_str().unwrap()]);
     assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
 }

@@ -56,7 +56,7 @@ fn check_catches_a_manifest_changed_after_signing() {
 fn check_warns_on_unsigned_and_requires_signatures_with_a_policy() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     check_in(&dir, &s.path("cache"))
         .assert()
         .success()
@@ -79,8 +79,8 @@ fn check_finds_manifests_above_staged_files_and_below_directories() {
     let b = repo.join("models/b");
     write(&a.join("w.bin"), b"a");
     write(&b.join("w.bin"), b"b");
-    modelseal().arg("init").arg(&a).assert().success();
-    modelseal().arg("init").arg(&b).assert().success();
+    init(&a);
+    init(&b);
     // A staged file inside a: only a is checked.
     check_in(&repo, &s.path("cache"))
         .arg("models/a/w.bin")
@@ -145,7 +145,7 @@ fn the_stat_cache_answers_for_unchanged_files_and_never_hides_a_change() {
 fn a_git_lfs_pointer_is_named_and_can_stand_for_its_content() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     let weights = dir.join("model.safetensors");
     let content = std::fs::read(&weights).unwrap();
     let oid = modelseal::digest::Sha256Digest::of(&content);
@@ -239,7 +239,7 @@ fn hub_cache(s: &Scratch) -> (std::path::PathBuf, std::path::PathBuf) {
 fn a_hugging_face_cache_snapshot_verifies_through_its_blob_links() {
     let s = Scratch::new();
     let (_, snapshot) = hub_cache(&s);
-    modelseal().arg("init").arg(&snapshot).assert().success();
+    init(&snapshot);
     let (report, code) = verify_json(&snapshot, &["--level", "0"]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["files"]["checked"], 2);
@@ -264,7 +264,7 @@ fn a_hugging_face_cache_snapshot_verifies_through_its_blob_links() {
 fn a_link_escaping_the_hub_cache_is_refused() {
     let s = Scratch::new();
     let (_, snapshot) = hub_cache(&s);
-    modelseal().arg("init").arg(&snapshot).assert().success();
+    init(&snapshot);
     write(&s.path("outside.txt"), b"secret");
     std::os::unix::fs::symlink(s.path("outside.txt"), snapshot.join("extra.txt")).unwrap();
     std::os::unix::fs::symlink("../../../../hub", snapshot.join("up")).unwrap();
@@ -284,7 +284,7 @@ fn a_link_escaping_the_hub_cache_is_refused() {
 fn a_hub_blob_whose_name_is_not_the_signed_digest_is_a_mismatch() {
     let s = Scratch::new();
     let (repo, snapshot) = hub_cache(&s);
-    modelseal().arg("init").arg(&snapshot).assert().success();
+    init(&snapshot);
     // Move the weights to a blob named for other content; the bytes stay right.
     let link = snapshot.join("model.safetensors");
     let target = std::fs::canonicalize(&link).unwrap();
@@ -329,7 +329,7 @@ fn sarif_schema() -> std::path::PathBuf {
 fn sarif_output_validates_against_the_sarif_schema() {
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     write(&dir.join("config.json"), b"{\"tampered\": true}\n");
     write(&dir.join("smuggled file.bin"), b"x");
     let out = modelseal()
@@ -407,7 +407,7 @@ fn completions_man_page_quiet_and_colour() {
         .stdout(predicate::str::contains(".TH modelseal"));
     let s = Scratch::new();
     let dir = s.model();
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     modelseal()
         .arg("verify")
         .arg(&dir)
@@ -465,7 +465,7 @@ fn check_goes_on_past_a_broken_manifest_and_exits_2_at_the_end() {
     let (a, b) = (s.path("a"), s.path("b"));
     write(&a.join("f"), b"x\n");
     write(&b.join("f"), b"y\n");
-    modelseal().arg("init").arg(&a).assert().success();
+    init(&a);
     write(&b.join("provenance.toml"), b"garbage\n");
     let out = modelseal()
         .env("MODELSEAL_CACHE_DIR", s.path("cache"))
@@ -499,7 +499,7 @@ fn init_and_update_refuse_git_lfs_pointers() {
     assert!(!dir.join("provenance.toml").exists());
     // update, on a manifest made before the pointer replaced the content.
     write(&dir.join("model.safetensors"), b"content");
-    modelseal().arg("init").arg(&dir).assert().success();
+    init(&dir);
     write(&dir.join("model.safetensors"), pointer.as_bytes());
     let before = std::fs::read(dir.join("provenance.toml")).unwrap();
     let out = modelseal().arg("update").arg(&dir).output().unwrap();
