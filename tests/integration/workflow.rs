@@ -361,6 +361,17 @@ fn sarif_output_validates_against_the_sarif_schema() {
             .next(),
         Some("smuggled%20file.bin")
     );
+    // A relative model directory gives paths from the checkout, on %SRCROOT%.
+    let out = modelseal()
+        .current_dir(s.temp.path())
+        .args(["verify", "model", "--level", "0", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let relative: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let location =
+        &relative["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(location["uri"], "model/config.json", "{location}");
+    assert_eq!(location["uriBaseId"], "%SRCROOT%");
     // An error that stops the run is SARIF too.
     let out = modelseal()
         .args(["verify", "/nonexistent", "--format", "sarif"])
