@@ -319,3 +319,52 @@ fn sign_with_trust_refuses_a_key_the_policy_no_longer_accepts() {
         .assert()
         .success();
 }
+
+#[test]
+fn the_report_names_the_policy_key_and_marks_a_self_declared_signer() {
+    let s = Scratch::new();
+    let (dir, release_pub) = s.signed_model();
+    // The signer field is unsigned: anyone can write any name there.
+    let sig = dir.join("provenance.sig");
+    let text = std::fs::read_to_string(&sig).unwrap();
+    std::fs::write(
+        &sig,
+        text.replace(
+            "signer = \"Release\"",
+            "signer = \"NVIDIA Official Release\"",
+        ),
+    )
+    .unwrap();
+    let trust = write_policy(
+        &s,
+        &policy(&[("Acme release key 2026", &release_pub, "")], 1),
+    );
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--trust")
+        .arg(&trust)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("valid     Acme release key 2026"), "{text}");
+    assert!(!text.contains("NVIDIA"), "{text}");
+    let (report, _) = verify_json(&dir, &["--trust", trust.to_str().unwrap()]);
+    assert_eq!(report["signatures"][0]["key_name"], "Acme release key 2026");
+    assert_eq!(report["signatures"][0]["signer"], "NVIDIA Official Release");
+    // Under a policy that does not list the key, the claim is shown, marked.
+    let (_, other_pub) = s.key("other");
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&other_pub)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"NVIDIA Official Release\" (self-declared, unverified)"),
+        "{text}"
+    );
+}

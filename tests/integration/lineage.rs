@@ -688,3 +688,96 @@ fn trace_merges_into_an_entry_and_replace_lists_what_it_drops() {
         .stdout(predicate::str::contains("dropped  datasets: beta"))
         .stdout(predicate::str::contains("dropped  configs: train.yaml"));
 }
+
+#[test]
+fn a_model_with_no_weights_file_does_not_reach_level_2() {
+    let s = Scratch::new();
+    let dir = lineage_copy(&s);
+    // Weights with an extension init does not know get role "other".
+    edit(
+        &dir.join("provenance.toml"),
+        "path = \"model.safetensors\"\nrole = \"weights\"",
+        "path = \"model.safetensors\"\nrole = \"other\"",
+    );
+    update_and_sign(&dir);
+    let (report, code) = verify_level(&dir, "2");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["level"]["reached"], 1);
+    assert_eq!(report["lineage"]["traced"], false);
+    let all = problems(&report);
+    assert!(
+        all.contains(&("untraced_weights".into(), "provenance.toml".into())),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_run_naming_one_pinned_dataset_among_unpinned_ones_is_not_traced() {
+    let s = Scratch::new();
+    let dir = lineage_copy(&s);
+    let manifest = dir.join("provenance.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    let ids: Vec<String> = (0..20).map(|i| format!("\"extra{i}\"")).collect();
+    for i in 0..20 {
+        text.push_str(&format!(
+            "\n[[dataset]]\nid = \"extra{i}\"\nname = \"extra {i}\"\n"
+        ));
+    }
+    std::fs::write(&manifest, text).unwrap();
+    edit(
+        &manifest,
+        "datasets = [\"tinystories\", \"tiny-instructions\"]",
+        &format!("datasets = [\"tinystories\", {}]", ids.join(", ")),
+    );
+    update_and_sign(&dir);
+    let (report, code) = verify_level(&dir, "2");
+    assert_eq!(code, 1, "{report}");
+    let untraced: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "untraced_weights")
+        .collect();
+    assert_eq!(untraced.len(), 1, "{report}");
+    let message = untraced[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("20 dataset(s) with neither `files` nor `sha256`")
+            && message.contains("'extra0'")
+            && message.contains("and 10 more"),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_missing_upstream_manifest_is_reported_not_just_the_first() {
+    let s = Scratch::new();
+    let dir = lineage_copy(&s);
+    let manifest = dir.join("provenance.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    for i in 0..5 {
+        text.push_str(&format!(
+            "\n[[dataset]]\nid = \"unsigned{i}\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ));
+    }
+    std::fs::write(&manifest, text).unwrap();
+    update_and_sign(&dir);
+    let (report, code) = verify_level(&dir, "3");
+    assert_eq!(code, 1, "{report}");
+    let unsigned: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "upstream_unsigned")
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(unsigned.len(), 5, "{unsigned:?}");
+    for i in 0..5 {
+        assert!(
+            unsigned
+                .iter()
+                .any(|m| m.contains(&format!("dataset 'unsigned{i}'"))),
+            "{unsigned:?}"
+        );
+    }
+}
