@@ -2,7 +2,8 @@
 //! one-read whole-and-shards pass that init uses. Run with `cargo bench`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use modelseal::digest::{FileStamp, HashRequest, NoProgress, Want, hash_files};
+use modelseal::hashing::{HashRequest, NoProgress, Want, hash_files};
+use modelseal::stamp::FileStamp;
 use std::path::Path;
 
 const SIZE: usize = 64 << 20;

@@ -8,7 +8,8 @@
 //! Anyone who can write to the cache directory can make `check` pass on a
 //! changed file; nobody can make `verify` pass that way.
 
-use crate::digest::{FileDigests, HashRequest, Sha256Digest};
+use crate::digest::Sha256Digest;
+use crate::hashing::{FileDigests, HashRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -100,9 +101,9 @@ impl DigestCache {
             && c.ctime_ns == s.ctime_ns
             && c.shard_size == request.shard_size;
         let usable = match request.want {
-            crate::digest::Want::Whole => c.sha256.is_some(),
-            crate::digest::Want::Shards => !c.shards.is_empty(),
-            crate::digest::Want::WholeAndShards => c.sha256.is_some(),
+            crate::hashing::Want::Whole => c.sha256.is_some(),
+            crate::hashing::Want::Shards => !c.shards.is_empty(),
+            crate::hashing::Want::WholeAndShards => c.sha256.is_some(),
         };
         if !(same && usable) {
             return None;

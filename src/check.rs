@@ -4,7 +4,7 @@
 //! Unchanged files are answered from the stat cache ([`crate::cache`]).
 
 use crate::cache::DigestCache;
-use crate::digest::Progress;
+use crate::hashing::Progress;
 use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
 use crate::manifest::Manifest;
 use crate::model_dir::ModelDir;

@@ -6,10 +6,12 @@
 //! listed sizes are an attacker's and reading them could cost gigabytes).
 
 use crate::cache::DigestCache;
-use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
+use crate::digest::Sha256Digest;
+use crate::hashing::{self, FileDigests, HashRequest, Progress, Want};
 use crate::manifest::{FileEntry, Manifest};
 use crate::paths;
 use crate::problem::{Problem, ProblemKind};
+use crate::stamp::ReadFault;
 use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -328,7 +330,7 @@ fn hash_and_compare(
         .filter(|(_, c)| c.is_none())
         .map(|((r, _), _)| r.clone())
         .collect();
-    let mut hashed = digest::hash_files(dir, &to_hash, options.jobs, progress).into_iter();
+    let mut hashed = hashing::hash_files(dir, &to_hash, options.jobs, progress).into_iter();
     let mut problems = Vec::new();
     for ((request, entry), cached) in reads.iter().zip(cached) {
         let result = match cached {

@@ -44,7 +44,7 @@ pub fn parse(bytes: &[u8]) -> Option<LfsPointer> {
 
 /// Reads `path` as a pointer, if it is a small regular file that is one.
 pub fn read(path: &Path) -> Option<LfsPointer> {
-    let file = crate::digest::open_no_follow(path).ok()?;
+    let file = crate::stamp::open_no_follow(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > MAX_POINTER_BYTES {
         return None;

@@ -5,7 +5,8 @@
 //! *not* judged here: a manifest that lists `../etc/passwd` parses, and verify
 //! reports that entry as `unsafe_path` without ever opening it.
 
-use crate::digest::{Sha256Digest, shard_count};
+use crate::digest::Sha256Digest;
+use crate::hashing::shard_count;
 use crate::source::{self, SourceError};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

@@ -2,7 +2,8 @@
 //! rest), and `sign` (append a signature once the directory matches).
 
 use crate::card;
-use crate::digest::{self, FileDigests, HashRequest, Progress, ReadFault, Sha256Digest, Want};
+use crate::digest::Sha256Digest;
+use crate::hashing::{self, FileDigests, HashRequest, Progress, Want};
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
 use crate::model_dir::ModelDir;
@@ -10,6 +11,7 @@ use crate::paths;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureEntry, SignatureFile};
 use crate::source::SourceError;
+use crate::stamp::ReadFault;
 use crate::trace;
 use crate::walk::{self, EntryKind, Listing, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
@@ -307,7 +309,7 @@ fn hash_directory(
     if !problems.is_empty() {
         return Err(ReleaseError::NotSealable(problems));
     }
-    let results = digest::hash_files(dir, &requests, jobs, progress);
+    let results = hashing::hash_files(dir, &requests, jobs, progress);
     let mut out = Vec::with_capacity(requests.len());
     for (request, result) in requests.into_iter().zip(results) {
         match result {

@@ -121,10 +121,10 @@ pub fn read_bounded(path: &Path, limit: u64, follow_links: bool) -> Result<Vec<u
         }
         options.open(path).map_err(|e| unreadable(e.to_string()))?
     } else {
-        crate::digest::open_no_follow(path).map_err(|fault| {
+        crate::stamp::open_no_follow(path).map_err(|fault| {
             unreadable(match fault {
-                crate::digest::ReadFault::Unreadable(why)
-                | crate::digest::ReadFault::Changed(why) => why,
+                crate::stamp::ReadFault::Unreadable(why)
+                | crate::stamp::ReadFault::Changed(why) => why,
             })
         })?
     };

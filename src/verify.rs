@@ -2,7 +2,7 @@
 //! gathered into one [`Report`] that lists every problem found.
 
 use crate::MANIFEST_FILE;
-use crate::digest::Progress;
+use crate::hashing::Progress;
 use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
 use crate::manifest::{Kind, Manifest};
 use crate::model_dir::ModelDir;

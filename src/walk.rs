@@ -4,10 +4,10 @@
 //! lists names with `lstat` metadata, so a FIFO, a device node or a link to
 //! `/etc/shadow` is reported by kind and left alone.
 
-use crate::digest::FileStamp;
 use crate::model_dir::ModelDir;
 use crate::paths::{UnsafePathReason, check_path};
 use crate::problem::{Problem, ProblemKind};
+use crate::stamp::FileStamp;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::path::{Path, PathBuf};

@@ -115,7 +115,8 @@ fn a_file_growing_or_shrinking_during_verify_never_passes() {
 #[cfg(unix)]
 #[test]
 fn a_file_swapped_by_rename_between_listing_and_reading_is_caught() {
-    use modelseal::digest::{FileStamp, HashRequest, NoProgress, ReadFault, Want, hash_files};
+    use modelseal::hashing::{HashRequest, NoProgress, Want, hash_files};
+    use modelseal::stamp::{FileStamp, ReadFault};
     let s = Scratch::new();
     let dir = s.path("m");
     write(&dir.join("w.bin"), &pattern(1 << 20, 1));

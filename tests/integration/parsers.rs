@@ -7,7 +7,8 @@
 
 use ed25519_dalek::SigningKey;
 use modelseal::card;
-use modelseal::digest::{Sha256Digest, shard_count};
+use modelseal::digest::Sha256Digest;
+use modelseal::hashing::shard_count;
 use modelseal::keys;
 use modelseal::lfs;
 use modelseal::manifest::{

@@ -1,7 +1,7 @@
 //! Property tests: any single change to a sealed directory is caught and named.
 
 use crate::common::*;
-use modelseal::digest::NoProgress;
+use modelseal::hashing::NoProgress;
 use modelseal::problem::ProblemKind;
 use modelseal::timestamp::Timestamp;
 use modelseal::verify::{VerifyOptions, verify};
