@@ -140,3 +140,31 @@ fn the_readme_walkthrough_runs_as_written_and_its_policy_accepts_the_release() {
         .assert()
         .success();
 }
+
+#[test]
+fn relative_links_in_the_docs_stay_inside_the_repository_and_resolve() {
+    for doc in [
+        "README.md",
+        "manifests/SPEC.md",
+        "SECURITY.md",
+        "fuzz/README.md",
+    ] {
+        let path = repo().join(doc);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for part in text.split("](").skip(1) {
+            let target = part.split(')').next().unwrap_or("");
+            let file = target.split('#').next().unwrap_or("");
+            if file.is_empty() || file.contains("://") || file.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = path.parent().unwrap().join(file);
+            let inside = resolved
+                .canonicalize()
+                .is_ok_and(|r| r.starts_with(repo().canonicalize().unwrap()));
+            assert!(
+                inside,
+                "{doc}: link to {target} leaves the repository or is broken"
+            );
+        }
+    }
+}
