@@ -203,11 +203,14 @@ fn write_lineage(out: &mut String, report: &Report) {
         && (has_lineage || report.required >= 2)
     {
         let mark = |b: bool| if b { "yes" } else { "no" };
+        let weights = &report.lineage.weights;
         let _ = writeln!(
             out,
-            "  lineage:    traced {}, chained {} ({} training run(s), {} dataset(s), {} upstream manifest(s))",
+            "  lineage:    traced {}, chained {} ({} of {} weights file(s) traced; {} training run(s), {} dataset(s), {} upstream manifest(s))",
             mark(traced),
             mark(chained),
+            weights.iter().filter(|w| w.traced == Some(true)).count(),
+            weights.len(),
             report.lineage.trainings.len(),
             report.lineage.datasets.len(),
             report.lineage.upstreams.len()

@@ -850,9 +850,36 @@ pub struct Lineage {
     pub datasets: Vec<DatasetView>,
     /// Upstream manifests followed at level 3.
     pub upstreams: Vec<UpstreamOutcome>,
+    /// Every weights file, and whether level 2 traced it: what was and was
+    /// not traced.
+    pub weights: Vec<WeightsView>,
+}
+
+/// A weights file as level 2 judged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WeightsView {
+    /// Path in the model directory.
+    pub path: String,
+    /// Its listed digest.
+    pub sha256: Sha256Digest,
+    /// Whether a complete training run produced it (`None` when level 2
+    /// was not evaluated).
+    pub traced: Option<bool>,
 }
 
 impl Lineage {
+    /// Records level 2's verdict on each weights file from its problems.
+    pub fn mark_traced(&mut self, level_2_problems: &[Problem]) {
+        let untraced: std::collections::HashSet<&str> = level_2_problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::UntracedWeights)
+            .map(|p| p.path.as_str())
+            .collect();
+        for w in &mut self.weights {
+            w.traced = Some(!untraced.contains(w.path.as_str()));
+        }
+    }
+
     /// The lineage recorded in `m`, with each named file's listed digest.
     pub fn of(m: &Manifest) -> Lineage {
         let index = m.file_index();
@@ -889,6 +916,16 @@ impl Lineage {
                 })
                 .collect(),
             upstreams: Vec::new(),
+            weights: m
+                .files
+                .iter()
+                .filter(|f| f.role == Role::Weights)
+                .map(|f| WeightsView {
+                    path: f.path.clone(),
+                    sha256: f.sha256,
+                    traced: None,
+                })
+                .collect(),
         }
     }
 }

@@ -258,6 +258,7 @@ fn evaluate_lineage(
     let traced = trace_problems.is_empty();
     let chained = traced && chain.problems.is_empty();
     lineage.traced = Some(traced);
+    lineage.mark_traced(&trace_problems);
     lineage.chained = Some(chained);
     lineage.upstreams = chain.upstreams;
     if *reached == Some(1) && traced {
@@ -306,6 +307,7 @@ pub fn lineage(
     if !with_policy {
         let trace_problems = trace::check_lineage(&manifest);
         report.lineage.traced = Some(trace_problems.is_empty());
+        report.lineage.mark_traced(&trace_problems);
         report.problems.extend(trace_problems);
     }
     Ok(report)

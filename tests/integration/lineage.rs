@@ -704,6 +704,7 @@ fn a_model_with_no_weights_file_does_not_reach_level_2() {
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["level"]["reached"], 1);
     assert_eq!(report["lineage"]["traced"], false);
+    assert_eq!(report["lineage"]["weights"], serde_json::json!([]));
     let all = problems(&report);
     assert!(
         all.contains(&("untraced_weights".into(), "provenance.toml".into())),
@@ -739,6 +740,17 @@ fn a_run_naming_one_pinned_dataset_among_unpinned_ones_is_not_traced() {
         .filter(|p| p["kind"] == "untraced_weights")
         .collect();
     assert_eq!(untraced.len(), 1, "{report}");
+    // The JSON says which weights were and were not traced, and the text counts them.
+    assert_eq!(report["lineage"]["weights"][0]["path"], "model.safetensors");
+    assert_eq!(report["lineage"]["weights"][0]["traced"], false);
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .args(["--trust", &trust(), "--level", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(0 of 1 weights file(s) traced;"), "{text}");
     let message = untraced[0]["message"].as_str().unwrap();
     assert!(
         message.contains("20 dataset(s) with neither `files` nor `sha256`")
