@@ -173,3 +173,81 @@ fn relative_links_in_the_docs_stay_inside_the_repository_and_resolve() {
         }
     }
 }
+
+/// The `$ ` commands of the fenced block that follows `marker` in README.md,
+/// each with the output shown under it.
+fn readme_transcript(marker: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let after = text.split_once(marker).unwrap().1;
+    let body = after.split_once("```\n").unwrap().1;
+    let body = body.split_once("\n```").unwrap().0;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in body.lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => out.push((command.to_string(), String::new())),
+            None => {
+                if let Some((_, expected)) = out.last_mut() {
+                    expected.push_str(line);
+                    expected.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The README's SARIF and deploy-gate sessions, run in bash on the demo
+/// model tampered as they describe (a config one byte longer, an added
+/// notes.txt), with the README's own deploy-gate.sh.
+#[test]
+fn the_readme_gate_sessions_print_what_the_readme_shows() {
+    let s = Scratch::new();
+    let work = s.path("work");
+    for dir in ["models/tiny-gpt", "downloads/tiny-gpt"] {
+        let model = work.join(dir);
+        copy_tree(&repo().join("fixtures/demo-model"), &model);
+        let config = std::fs::read(model.join("config.json")).unwrap();
+        std::fs::write(model.join("config.json"), [config, b"\n".to_vec()].concat()).unwrap();
+        write(&model.join("notes.txt"), b"scratch\n");
+    }
+    for file in ["trust.toml", "test-release.pub"] {
+        std::fs::copy(repo().join("fixtures/keys").join(file), work.join(file)).unwrap();
+    }
+    let gate = readme_block("Without code scanning, the exit status is the gate", "sh");
+    write(&work.join("deploy-gate.sh"), gate.as_bytes());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let script = work.join("deploy-gate.sh");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("modelseal");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let sessions = [
+        "one, it is a `file://` URI. Each message starts with the path in any case.",
+        "  { echo \"modelseal: $MODEL_DIR is not $2 $3\" >&2; exit 1; }\n```",
+    ];
+    let mut ran = 0;
+    for marker in sessions {
+        for (command, expected) in readme_transcript(marker) {
+            let out = std::process::Command::new("bash")
+                .args(["-c", &format!("{{ {command}; }} 2>&1")])
+                .current_dir(&work)
+                .env("PATH", &path)
+                .env("MODEL_DIR", "models/tiny-gpt")
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                expected,
+                "README.md: `{command}` prints something else"
+            );
+            ran += 1;
+        }
+    }
+    assert_eq!(ran, 3);
+}
