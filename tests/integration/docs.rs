@@ -251,3 +251,92 @@ fn the_readme_gate_sessions_print_what_the_readme_shows() {
     }
     assert_eq!(ran, 3);
 }
+
+/// A git commit summary names a fresh commit id each run, and its diffstat
+/// depends on whether `update` moved `created` within the same second:
+/// compare without either.
+fn without_commit_ids(text: &str) -> String {
+    text.lines()
+        .map(
+            |line| match line.strip_prefix('[').and_then(|l| l.split_once(']')) {
+                _ if line.contains(" changed, ")
+                    && line.trim_start().starts_with(char::is_numeric) =>
+                {
+                    "DIFFSTAT".to_string()
+                }
+                Some((head, rest)) if head.split(' ').nth(1).is_some_and(|id| id.len() >= 7) => {
+                    format!("[{} COMMIT]{rest}", head.split(' ').next().unwrap_or(""))
+                }
+                _ => line.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The README's pre-commit session: the real git and pre-commit, the README's
+/// local hook, a model signed with the test key as "Acme release key 2026",
+/// then new weights of the same size.
+#[test]
+fn the_readme_pre_commit_session_prints_what_the_readme_shows() {
+    let s = Scratch::new();
+    let work = s.path("work");
+    let repo_dir = work.join("repo");
+    let model = repo_dir.join("models/tiny-gpt");
+    write(&model.join("model.safetensors"), &pattern(4096, 1));
+    write(&model.join("config.json"), b"{\"model_type\": \"gpt2\"}\n");
+    std::fs::copy(test_key().0, work.join("release.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(work.join("release.key"), mode).unwrap();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("modelseal");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let hook = readme_block(
+        "or, with modelseal already on `PATH`, a local hook:",
+        "yaml",
+    );
+    write(&repo_dir.join(".pre-commit-config.yaml"), hook.as_bytes());
+    let bash = |script: &str| {
+        std::process::Command::new("bash")
+            .args(["-c", &format!("{{ {script}\n}} 2>&1")])
+            .current_dir(&repo_dir)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", s.path("pre-commit-home"))
+            .env("MODELSEAL_CACHE_DIR", s.path("cache"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap()
+    };
+    let setup = "git init -q -b master && git config user.name Test && \
+        git config user.email test@example.com && git config commit.gpgsign false && \
+        pre-commit install >/dev/null && modelseal -q init models/tiny-gpt && \
+        modelseal -q sign models/tiny-gpt --key ../release.key --signer 'Acme release key 2026' && \
+        git add -A && git commit -q -m release >/dev/null";
+    let out = bash(setup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Retrained: new weights of the same size.
+    write(&model.join("model.safetensors"), &pattern(4096, 2));
+    let transcript =
+        readme_transcript("repository on every commit instead. A refused commit, then the fix:");
+    assert_eq!(transcript.len(), 5);
+    for (command, expected) in transcript {
+        let out = bash(&command);
+        assert_eq!(
+            without_commit_ids(String::from_utf8_lossy(&out.stdout).trim_end()),
+            without_commit_ids(expected.trim_end()),
+            "README.md: `{command}` prints something else"
+        );
+    }
+}
