@@ -245,7 +245,6 @@ fn a_file_rewritten_during_verify_is_changed_during_read() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 f.seek(std::io::SeekFrom::Start(0)).unwrap();
                 f.write_all(&big[..4096]).unwrap();
-                f.sync_data().unwrap();
             }
         })
     };
