@@ -167,9 +167,21 @@ struct SignArgs {
 /// Arguments of `modelseal verify`.
 #[derive(Args)]
 struct VerifyArgs {
-    /// The model directory.
+    /// The model directory (or, with an OMS bundle, a single-file model).
     #[arg(default_value = ".")]
     dir: PathBuf,
+    /// Verify against this OpenSSF Model Signing bundle. Without it, a
+    /// directory with no provenance.toml is verified against its model.sig.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// With an OMS bundle: also ignore this path (and everything under
+    /// it), beside the bundle's signed ignore_paths; repeatable.
+    #[arg(long, value_name = "PATH")]
+    ignore_path: Vec<String>,
+    /// With an OMS bundle: let files the bundle does not sign pass
+    /// (model_signing's --ignore_unsigned_files).
+    #[arg(long)]
+    ignore_unsigned_files: bool,
     #[command(flatten)]
     policy: PolicyArgs,
     /// The level that must hold: 0 intact, 1 signed, 2 traced, 3 chained.
@@ -720,6 +732,9 @@ fn lineage_command(args: LineageArgs, output: Output) -> Result<Outcome, Failure
 fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> {
     let VerifyArgs {
         dir,
+        bundle,
+        ignore_path,
+        ignore_unsigned_files,
         policy,
         level,
         format,
@@ -735,7 +750,21 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
     };
     let dir = model_dir(dir);
     let bar = ProgressBar::new("verifying", output.quiet);
-    let report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
+    let oms = bundle.is_some() || names_only_a_bundle(&dir);
+    let report = if oms {
+        let oms_options = modelseal::oms::verify::OmsOptions {
+            bundle: bundle.as_deref(),
+            required_level: options.required_level,
+            policy: options.policy.as_ref(),
+            jobs: options.jobs,
+            now: options.now,
+            ignore_paths: &ignore_path,
+            ignore_unsigned_files,
+        };
+        modelseal::oms::verify::verify(&dir, &oms_options, &bar).map_err(Failure::input)?
+    } else {
+        verify::verify(&dir, &options, &bar).map_err(Failure::input)?
+    };
     bar.finish();
     match format {
         Format::Json => println!("{}", report::to_json(&report)),
@@ -757,6 +786,13 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
 fn level_parser() -> impl clap::builder::TypedValueParser<Value = u8> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(["0", "1", "2", "3"]).try_map(|s| s.parse::<u8>())
+}
+
+/// A directory that holds an OMS bundle and no manifest of ours is verified
+/// against the bundle.
+fn names_only_a_bundle(dir: &Path) -> bool {
+    let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
+    dir.is_dir() && !has(modelseal::MANIFEST_FILE) && has(modelseal::oms::BUNDLE_FILE)
 }
 
 /// `verify DIR/provenance.toml` means `verify DIR`.

@@ -8,13 +8,80 @@
 use crate::cache::DigestCache;
 use crate::digest::Sha256Digest;
 use crate::hashing::{self, FileDigests, HashRequest, Progress, Want};
-use crate::manifest::{FileEntry, Manifest};
+use crate::manifest::Manifest;
 use crate::paths;
 use crate::problem::{Problem, ProblemKind};
 use crate::stamp::ReadFault;
 use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
+use ignore::gitignore::Gitignore;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+
+/// What the manifest says one file must be: the shape level 0 checks,
+/// whichever format (our manifest, an OMS bundle) it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpectedFile<'a> {
+    /// Relative, `/`-separated path, as signed.
+    pub path: &'a str,
+    /// Its size, where the format records one (an OMS bundle in files mode
+    /// does not: then only the digest decides).
+    pub size: Option<u64>,
+    /// The digests its bytes must have.
+    pub content: Content<'a>,
+    /// Where the entry stands in its source (a line, a resource number),
+    /// for messages.
+    pub place: usize,
+}
+
+/// The digests a file must have.
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    /// The SHA-256 of the whole file.
+    Whole(&'a Sha256Digest),
+    /// The SHA-256 of each `shard_size` slice, in order.
+    Shards(&'a [Sha256Digest]),
+}
+
+/// Everything level 0 compares a directory with.
+pub struct Expectation<'a> {
+    /// The signed files, in source order.
+    pub files: Vec<ExpectedFile<'a>>,
+    /// Names on disk that need not be listed.
+    pub ignore: Gitignore,
+    /// Shard size in bytes of every [`Content::Shards`].
+    pub shard_size: u64,
+    /// What [`ExpectedFile::place`] counts, for messages: `line`, `resource`.
+    pub place_label: &'static str,
+    /// The fix for a file that is not listed, for messages.
+    pub unlisted_fix: &'static str,
+}
+
+impl<'a> Expectation<'a> {
+    /// The expectation a format 1 manifest sets.
+    pub fn of_manifest(manifest: &'a Manifest) -> Result<Self, WalkError> {
+        let files = manifest
+            .files
+            .iter()
+            .map(|entry| ExpectedFile {
+                path: &entry.path,
+                size: Some(entry.size),
+                content: if entry.shards.is_empty() {
+                    Content::Whole(&entry.sha256)
+                } else {
+                    Content::Shards(&entry.shards)
+                },
+                place: entry.line,
+            })
+            .collect();
+        Ok(Expectation {
+            files,
+            ignore: walk::ignore_matcher(&manifest.ignore)?,
+            shard_size: manifest.hashing.shard_size,
+            place_label: "line",
+            unlisted_fix: "run `modelseal update` if it belongs, or add it to ignore",
+        })
+    }
+}
 
 /// Totals of the file check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,13 +137,25 @@ pub fn check_files(
 pub fn compare_listing(
     dir: &Path,
     manifest: &Manifest,
-    mut listing: Listing,
+    listing: Listing,
     options: &mut FileCheckOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), WalkError> {
-    listing.apply_ignore(&walk::ignore_matcher(&manifest.ignore)?);
+    let expected = Expectation::of_manifest(manifest)?;
+    Ok(compare_expected(dir, &expected, listing, options, progress))
+}
+
+/// Level 0 on a listing already made, against any signed expectation.
+pub fn compare_expected(
+    dir: &Path,
+    expected: &Expectation<'_>,
+    mut listing: Listing,
+    options: &mut FileCheckOptions<'_>,
+    progress: &dyn Progress,
+) -> (Vec<Problem>, FileTotals) {
+    listing.apply_ignore(&expected.ignore);
     let mut problems = std::mem::take(&mut listing.problems);
-    let listed = listed_entries(manifest, &mut problems);
+    let listed = listed_entries(expected, &mut problems);
     let reported: HashSet<String> = problems
         .iter()
         .filter(|p| p.kind == ProblemKind::DuplicatePath)
@@ -98,14 +177,15 @@ pub fn compare_listing(
     let mut totals = FileTotals::default();
     let mut reads = Vec::new();
     for entry in listed.in_order() {
-        match on_disk.get(entry.path.as_str()) {
+        match on_disk.get(entry.path) {
             None => problems.push(Problem::new(
                 ProblemKind::MissingFile,
-                &entry.path,
+                entry.path,
                 "listed in the manifest but not in the directory",
             )),
             Some(found) => {
-                let planned = plan_read(dir, manifest, entry, found, options, &mut totals);
+                let planned =
+                    plan_read(dir, expected.shard_size, entry, found, options, &mut totals);
                 match planned {
                     Planned::Read(request, blob_problem) => {
                         problems.extend(blob_problem);
@@ -122,7 +202,7 @@ pub fn compare_listing(
             .entries
             .iter()
             .filter(|e| !e.ignored && (e.unsafe_reason.is_some() || !listed.has(&e.path)))
-            .map(unlisted_problem),
+            .map(|e| unlisted_problem(e, expected.unlisted_fix)),
     );
     if options.read_contents {
         problems.extend(hash_and_compare(
@@ -136,14 +216,14 @@ pub fn compare_listing(
         totals.unread = reads.len() as u64;
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
-    Ok((problems, totals))
+    (problems, totals)
 }
 
-/// The manifest's safe, distinct entries, looked up by path.
+/// The signed side's safe, distinct entries, looked up by path.
 struct ListedFiles<'m> {
-    by_path: HashMap<&'m str, &'m FileEntry>,
-    /// The same entries in manifest order.
-    order: Vec<&'m FileEntry>,
+    by_path: HashMap<&'m str, &'m ExpectedFile<'m>>,
+    /// The same entries in signed order.
+    order: Vec<&'m ExpectedFile<'m>>,
 }
 
 impl<'m> ListedFiles<'m> {
@@ -151,36 +231,39 @@ impl<'m> ListedFiles<'m> {
         self.by_path.contains_key(path)
     }
 
-    fn in_order(&self) -> impl Iterator<Item = &'m FileEntry> + '_ {
+    fn in_order(&self) -> impl Iterator<Item = &'m ExpectedFile<'m>> + '_ {
         self.order.iter().copied()
     }
 }
 
-/// The manifest side: unsafe and colliding paths are reported and never
+/// The signed side: unsafe and colliding paths are reported and never
 /// touched; the first of colliding entries is kept.
-fn listed_entries<'m>(manifest: &'m Manifest, problems: &mut Vec<Problem>) -> ListedFiles<'m> {
-    let mut safe = Vec::with_capacity(manifest.files.len());
-    for entry in &manifest.files {
-        match paths::check_path(&entry.path) {
+fn listed_entries<'m>(
+    expected: &'m Expectation<'m>,
+    problems: &mut Vec<Problem>,
+) -> ListedFiles<'m> {
+    let mut safe = Vec::with_capacity(expected.files.len());
+    for entry in &expected.files {
+        match paths::check_path(entry.path) {
             Ok(()) => safe.push(entry),
             Err(reason) => problems.push(Problem::new(
                 ProblemKind::UnsafePath,
-                &entry.path,
+                entry.path,
                 format!(
-                    "the manifest lists a path that {reason} (line {}); it was not opened",
-                    entry.line
+                    "the manifest lists a path that {reason} ({} {}); it was not opened",
+                    expected.place_label, entry.place
                 ),
             )),
         }
     }
-    let pairs = paths::colliding_pairs(safe.iter().map(|e| e.path.as_str()));
+    let pairs = paths::colliding_pairs(safe.iter().map(|e| e.path));
     problems.extend(pairs.iter().map(|(a, b)| paths::duplicate_problem(a, b)));
     let mut by_path = HashMap::with_capacity(safe.len());
     let mut order = Vec::with_capacity(safe.len());
     for entry in safe {
         // A path listed twice is checked once, against its first entry.
-        if !by_path.contains_key(entry.path.as_str()) {
-            by_path.insert(entry.path.as_str(), entry);
+        if !by_path.contains_key(entry.path) {
+            by_path.insert(entry.path, entry);
             order.push(entry);
         }
     }
@@ -222,13 +305,13 @@ enum Planned {
 /// What to do with a listed file found on disk.
 fn plan_read(
     dir: &Path,
-    manifest: &Manifest,
-    entry: &FileEntry,
+    shard_size: u64,
+    entry: &ExpectedFile<'_>,
     found: &Entry,
     options: &FileCheckOptions<'_>,
     totals: &mut FileTotals,
 ) -> Planned {
-    let path = entry.path.as_str();
+    let path = entry.path;
     let stamp = match &found.kind {
         EntryKind::Symlink => {
             return Planned::Problem(Problem::new(
@@ -246,9 +329,9 @@ fn plan_read(
         }
         EntryKind::File(stamp) => *stamp,
     };
-    if stamp.size != entry.size {
+    if let Some(size) = entry.size.filter(|&size| size != stamp.size) {
         let read_from = found.blob.clone().unwrap_or_else(|| dir.join(path));
-        return match lfs_pointer_problem(entry, &read_from, options.lfs_pointers) {
+        return match lfs_pointer_problem(entry, size, &read_from, options.lfs_pointers) {
             Some(None) => {
                 totals.lfs_pointers += 1;
                 Planned::Nothing
@@ -260,21 +343,17 @@ fn plan_read(
             None => Planned::Problem(Problem::new(
                 ProblemKind::SizeMismatch,
                 path,
-                format!(
-                    "size is {} bytes; the manifest says {}",
-                    stamp.size, entry.size
-                ),
+                format!("size is {} bytes; the manifest says {size}", stamp.size),
             )),
         };
     }
     let request = HashRequest {
         path: path.to_string(),
         stamp,
-        shard_size: manifest.hashing.shard_size,
-        want: if entry.shards.is_empty() {
-            Want::Whole
-        } else {
-            Want::Shards
+        shard_size,
+        want: match entry.content {
+            Content::Whole(_) => Want::Whole,
+            Content::Shards(_) => Want::Shards,
         },
         source: found.blob.clone(),
     };
@@ -283,7 +362,7 @@ fn plan_read(
 
 /// The problem for a name on disk that the manifest does not list (or that
 /// breaks the path rules, which no listed name does).
-fn unlisted_problem(entry: &Entry) -> Problem {
+fn unlisted_problem(entry: &Entry, fix: &str) -> Problem {
     let path = entry.path.as_str();
     if let Some(reason) = entry.unsafe_reason {
         return Problem::new(
@@ -306,7 +385,7 @@ fn unlisted_problem(entry: &Entry) -> Problem {
         EntryKind::File(_) => Problem::new(
             ProblemKind::UnexpectedFile,
             path,
-            "not listed in the manifest (run `modelseal update` if it belongs, or add it to ignore)",
+            format!("not listed in the manifest ({fix})"),
         ),
     }
 }
@@ -315,7 +394,7 @@ fn unlisted_problem(entry: &Entry) -> Problem {
 /// compares each with the manifest.
 fn hash_and_compare(
     dir: &Path,
-    reads: &[(HashRequest, &FileEntry)],
+    reads: &[(HashRequest, &ExpectedFile<'_>)],
     options: &mut FileCheckOptions<'_>,
     totals: &mut FileTotals,
     progress: &dyn Progress,
@@ -360,13 +439,22 @@ fn hash_and_compare(
 /// is not one; `Some(None)` when it is one that matches the signed digest and
 /// pointers are accepted; else the problem that names it plainly.
 fn lfs_pointer_problem(
-    entry: &FileEntry,
+    entry: &ExpectedFile<'_>,
+    size: u64,
     read_from: &Path,
     accept: bool,
 ) -> Option<Option<Problem>> {
     let pointer = crate::lfs::read(read_from)?;
-    let path = entry.path.as_str();
-    if pointer.oid == entry.sha256 && pointer.size == entry.size {
+    let path = entry.path;
+    let Content::Whole(sha256) = entry.content else {
+        // A sharded file has no whole digest to match the pointer's oid with.
+        return Some(Some(Problem::new(
+            ProblemKind::SizeMismatch,
+            path,
+            "is a Git LFS pointer, not the content (run `git lfs pull`)",
+        )));
+    };
+    if pointer.oid == *sha256 && pointer.size == size {
         if accept {
             return Some(None);
         }
@@ -381,35 +469,37 @@ fn lfs_pointer_problem(
         ProblemKind::HashMismatch,
         path,
         format!(
-            "is a Git LFS pointer to other content: oid sha256:{} ({} bytes), but the manifest says {} ({} bytes)",
-            pointer.oid, pointer.size, entry.sha256, entry.size
+            "is a Git LFS pointer to other content: oid sha256:{} ({} bytes), but the manifest says {sha256} ({size} bytes)",
+            pointer.oid, pointer.size
         ),
     )))
 }
 
 /// In a Hub cache, an LFS blob is named by its SHA-256: a name that is not the
 /// signed digest means the cache is corrupt or was tampered with.
-fn blob_name_problem(entry: &FileEntry, blob: Option<&Path>) -> Option<Problem> {
+fn blob_name_problem(entry: &ExpectedFile<'_>, blob: Option<&Path>) -> Option<Problem> {
+    let Content::Whole(sha256) = entry.content else {
+        return None;
+    };
     let name = blob?.file_name()?.to_str()?;
     let named: Sha256Digest = name.parse().ok()?;
-    (named != entry.sha256).then(|| {
+    (named != *sha256).then(|| {
         Problem::new(
             ProblemKind::HashMismatch,
-            &entry.path,
+            entry.path,
             format!(
-                "the Hub cache stores it as blob {name}, which is not the signed sha256 {}",
-                entry.sha256
+                "the Hub cache stores it as blob {name}, which is not the signed sha256 {sha256}"
             ),
         )
     })
 }
 
 fn compare_digests(
-    entry: &FileEntry,
+    entry: &ExpectedFile<'_>,
     request: &HashRequest,
     result: Result<FileDigests, ReadFault>,
 ) -> Option<Problem> {
-    let path = entry.path.as_str();
+    let path = entry.path;
     let digests = match result {
         Ok(d) => d,
         Err(ReadFault::Changed(why)) => {
@@ -429,15 +519,16 @@ fn compare_digests(
             ));
         }
     };
-    if request.want == Want::Shards {
-        return shard_problem(entry, request, &digests);
-    }
+    let sha256 = match entry.content {
+        Content::Shards(shards) => return shard_problem(path, shards, request, &digests),
+        Content::Whole(sha256) => sha256,
+    };
     match digests.whole {
-        Some(whole) if whole == entry.sha256 => None,
+        Some(whole) if whole == *sha256 => None,
         Some(whole) => Some(Problem::new(
             ProblemKind::HashMismatch,
             path,
-            format!("sha256 is {whole}; the manifest says {}", entry.sha256),
+            format!("sha256 is {whole}; the manifest says {sha256}"),
         )),
         None => Some(Problem::new(
             ProblemKind::UnreadableFile,
@@ -448,28 +539,28 @@ fn compare_digests(
 }
 
 fn shard_problem(
-    entry: &FileEntry,
+    path: &str,
+    shards: &[Sha256Digest],
     request: &HashRequest,
     digests: &FileDigests,
 ) -> Option<Problem> {
-    let bad: Vec<String> = entry
-        .shards
+    let bad: Vec<String> = shards
         .iter()
         .zip(&digests.shards)
         .enumerate()
         .filter(|(_, (want, got))| want != got)
         .map(|(i, _)| i.to_string())
         .collect();
-    if bad.is_empty() && digests.shards.len() == entry.shards.len() {
+    if bad.is_empty() && digests.shards.len() == shards.len() {
         return None;
     }
     Some(Problem::new(
         ProblemKind::HashMismatch,
-        &entry.path,
+        path,
         format!(
             "content differs from the manifest in shard(s) {} of {} (shard_size {} bytes)",
             bad.join(", "),
-            entry.shards.len(),
+            shards.len(),
             request.shard_size
         ),
     ))

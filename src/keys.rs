@@ -5,6 +5,7 @@
 //! `openssl genpkey -algorithm ed25519 [-aes256]` load as they are.
 
 use crate::digest::Sha256Digest;
+use crate::ecdsa_key::EcPublicKey;
 use crate::source::{self, SourceError};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
@@ -251,20 +252,57 @@ fn check_kdf_cost(pem: &str) -> Result<(), String> {
     }
 }
 
-/// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).
-pub fn parse_public_key_pem(text: &str) -> Result<VerifyingKey, String> {
+/// A public key a policy can trust: Ed25519 signs our manifests; ECDSA
+/// signs OpenSSF Model Signing bundles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// Ed25519.
+    Ed25519(VerifyingKey),
+    /// ECDSA on P-256, P-384 or P-521.
+    Ecdsa(EcPublicKey),
+}
+
+impl PublicKey {
+    /// The key id: hex SHA-256 of the 32 raw bytes (Ed25519) or of the DER
+    /// SubjectPublicKeyInfo (ECDSA).
+    pub fn keyid(&self) -> String {
+        match self {
+            PublicKey::Ed25519(key) => keyid(key),
+            PublicKey::Ecdsa(key) => key.keyid(),
+        }
+    }
+
+    /// The signature algorithm: `ed25519`, `ecdsa-p256-sha256`, ….
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            PublicKey::Ed25519(_) => "ed25519",
+            PublicKey::Ecdsa(key) => key.curve().algorithm(),
+        }
+    }
+}
+
+/// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`): Ed25519,
+/// or ECDSA on P-256, P-384 or P-521.
+pub fn parse_public_key_pem(text: &str) -> Result<PublicKey, String> {
     if text.contains("PRIVATE KEY-----") {
         return Err("this is a private key; give the public key (PREFIX.pub)".into());
     }
     if !text.contains("-----BEGIN PUBLIC KEY-----") {
         return Err("not an SPKI PEM public key (expected -----BEGIN PUBLIC KEY-----)".into());
     }
-    VerifyingKey::from_public_key_pem(text.trim())
-        .map_err(|e| format!("not an Ed25519 public key ({e})"))
+    if let Ok(key) = VerifyingKey::from_public_key_pem(text.trim()) {
+        return Ok(PublicKey::Ed25519(key));
+    }
+    let (_, der) = pkcs8::der::pem::decode_vec(text.trim().as_bytes())
+        .map_err(|e| format!("not a PEM public key ({e})"))?;
+    EcPublicKey::from_spki_der(&der).map(PublicKey::Ecdsa).ok_or_else(|| {
+        "not an Ed25519 or ECDSA P-256/P-384/P-521 public key (RSA and other curves are not supported)"
+            .to_string()
+    })
 }
 
 /// Loads an SPKI PEM public key file.
-pub fn load_public_key(path: &Path) -> Result<VerifyingKey, KeyError> {
+pub fn load_public_key(path: &Path) -> Result<PublicKey, KeyError> {
     let bytes = source::read_bounded(path, MAX_KEY_BYTES, true)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::Malformed {
         file: path.to_path_buf(),
@@ -288,7 +326,10 @@ mod tests {
         let loaded = load_signing_key(&plain.private, || None).unwrap();
         assert_eq!(loaded.key.to_bytes(), key.to_bytes());
         assert!(loaded.warnings.is_empty());
-        assert_eq!(load_public_key(&plain.public).unwrap(), key.verifying_key());
+        assert_eq!(
+            load_public_key(&plain.public).unwrap(),
+            PublicKey::Ed25519(key.verifying_key())
+        );
 
         let enc = write_key_pair(&dir.path().join("enc"), &key, Some(b"pw")).unwrap();
         let pass = || Some(Zeroizing::new("pw".to_string()));

@@ -4,19 +4,31 @@ use crate::escape;
 use crate::problem::{Problem, ProblemKind};
 use crate::trace::Lineage;
 use crate::trust::{SignatureOutcome, SignatureStatus};
-use crate::verify::{LEVEL_NAMES, ModelSummary, Report};
+use crate::verify::{LEVEL_NAMES, ModelSummary, Report, SignedFormat};
 use serde::Serialize;
 use std::fmt::Write as _;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
     ok: bool,
+    /// `modelseal` (a provenance.toml) or `oms` (an OpenSSF Model Signing bundle).
+    format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oms: Option<JsonOms<'a>>,
     model: &'a ModelSummary,
     level: JsonLevel,
     files: JsonFiles,
     signatures: &'a [SignatureOutcome],
     problems: &'a [Problem],
     lineage: &'a Lineage,
+}
+
+#[derive(Serialize)]
+struct JsonOms<'a> {
+    method: &'static str,
+    serialization: &'static str,
+    bundle: &'a str,
+    root_digest: String,
 }
 
 #[derive(Serialize)]
@@ -37,8 +49,27 @@ struct JsonFiles {
 
 /// The report as the contract's JSON object (one line).
 pub fn to_json(report: &Report) -> String {
+    let (format, oms) = match &report.format {
+        SignedFormat::Manifest => ("modelseal", None),
+        SignedFormat::Oms {
+            method,
+            serialization,
+            bundle,
+            root_digest,
+        } => (
+            "oms",
+            Some(JsonOms {
+                method,
+                serialization,
+                bundle,
+                root_digest: root_digest.to_hex(),
+            }),
+        ),
+    };
     let json = JsonReport {
         ok: report.ok(),
+        format,
+        oms,
         model: &report.model,
         level: JsonLevel {
             required: report.required,
@@ -133,20 +164,41 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
         }
         return out;
     }
-    let m = &report.model;
-    let _ = writeln!(
-        out,
-        "{} {} ({})",
-        escape::field(&m.name),
-        escape::field(&m.version),
-        m.kind
-    );
+    write_header(&mut out, report);
     write_files(&mut out, report, style);
     write_signatures(&mut out, report);
     write_lineage(&mut out, report);
     write_problems(&mut out, report, style);
     write_verdict(&mut out, report, style);
     out
+}
+
+fn write_header(out: &mut String, report: &Report) {
+    let m = &report.model;
+    match &report.format {
+        SignedFormat::Manifest => {
+            let _ = writeln!(
+                out,
+                "{} {} ({})",
+                escape::field(&m.name),
+                escape::field(&m.version),
+                m.kind
+            );
+        }
+        SignedFormat::Oms {
+            method,
+            serialization,
+            bundle,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "{} (OMS bundle {}: {method} method, {serialization} serialization)",
+                escape::field(&m.name),
+                escape::field(bundle)
+            );
+        }
+    }
 }
 
 fn write_files(out: &mut String, report: &Report, style: Style) {

@@ -1,13 +1,12 @@
 //! The trust policy: which keys count, until when, and how many must sign.
 
-use crate::keys::{self, KeyError};
+use crate::keys::{self, KeyError, PublicKey};
 use crate::manifest::Manifest;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::{SignatureFile, short_keyid};
 use crate::source::{self, Location, SourceError};
 use crate::timestamp::Timestamp;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +23,7 @@ pub struct TrustedKey {
     /// The key id (hex SHA-256 of the raw key).
     pub keyid: String,
     /// The key.
-    pub key: VerifyingKey,
+    pub key: PublicKey,
     /// From this instant on, its signatures do not count.
     pub expires: Option<Timestamp>,
     /// A revoked key's signatures never count.
@@ -136,7 +135,7 @@ impl TrustPolicy {
             };
             policy.add(TrustedKey {
                 name: entry.name,
-                keyid: keys::keyid(&key),
+                keyid: key.keyid(),
                 key,
                 expires: entry.expires,
                 revoked: entry.revoked,
@@ -186,7 +185,7 @@ impl TrustPolicy {
             let key = keys::load_public_key(path)?;
             self.add(TrustedKey {
                 name: path.display().to_string(),
-                keyid: keys::keyid(&key),
+                keyid: key.keyid(),
                 key,
                 expires: None,
                 revoked: false,
@@ -325,68 +324,118 @@ pub fn check_signatures(
     policy: &TrustPolicy,
     now: Timestamp,
 ) -> SignatureCheck {
-    let mut outcomes = Vec::new();
-    let mut problems = Vec::new();
-    let mut counted: BTreeSet<&str> = BTreeSet::new();
-    let mut not_counted = Vec::new();
+    let mut tally = Tally::new(policy, now, sig_path);
     for (index, entry) in signatures.signatures.iter().enumerate() {
         let label = entry.label();
-        let (standing, key) = policy.standing(&entry.keyid, now);
-        let status = match entry.check(manifest_bytes) {
-            Err(fault) => {
-                problems.push(Problem::new(
+        let verified = entry.check(manifest_bytes).map(|_| ()).map_err(|fault| {
+            format!(
+                "signature {} by {label}: {fault}; re-sign with `modelseal sign`",
+                index + 1
+            )
+        });
+        tally.record(&entry.keyid, entry.signer.clone(), label, verified);
+    }
+    tally.finish()
+}
+
+/// Signatures counted toward a policy's threshold, one at a time: each is
+/// either a problem (it does not verify) or counts by its key's standing.
+pub struct Tally<'p> {
+    policy: &'p TrustPolicy,
+    now: Timestamp,
+    sig_path: String,
+    outcomes: Vec<SignatureOutcome>,
+    problems: Vec<Problem>,
+    counted: BTreeSet<String>,
+    not_counted: Vec<String>,
+}
+
+impl<'p> Tally<'p> {
+    /// An empty tally; `sig_path` names the signature file in problems.
+    pub fn new(policy: &'p TrustPolicy, now: Timestamp, sig_path: &str) -> Self {
+        Tally {
+            policy,
+            now,
+            sig_path: sig_path.to_string(),
+            outcomes: Vec::new(),
+            problems: Vec::new(),
+            counted: BTreeSet::new(),
+            not_counted: Vec::new(),
+        }
+    }
+
+    /// Records one signature by `keyid`: `verified` is `Err` with the
+    /// problem's message when it does not verify.
+    pub fn record(
+        &mut self,
+        keyid: &str,
+        signer: Option<String>,
+        label: String,
+        verified: Result<(), String>,
+    ) {
+        let (standing, key) = self.policy.standing(keyid, self.now);
+        let status = match verified {
+            Err(message) => {
+                self.problems.push(Problem::new(
                     ProblemKind::BadSignature,
-                    sig_path,
-                    format!(
-                        "signature {} by {label}: {fault}; re-sign with `modelseal sign`",
-                        index + 1
-                    ),
+                    &self.sig_path,
+                    message,
                 ));
-                not_counted.push(format!("{label} does not verify"));
+                self.not_counted.push(format!("{label} does not verify"));
                 SignatureStatus::Invalid
             }
-            Ok(_) => match standing {
-                KeyStanding::Trusted => {
-                    if !counted.insert(entry.keyid.as_str()) {
-                        not_counted.push(format!("{label} signed more than once (counted once)"));
-                    }
-                    SignatureStatus::Valid
-                }
-                KeyStanding::Untrusted => {
-                    not_counted.push(format!("{label} is not in the trust policy"));
-                    SignatureStatus::Untrusted
-                }
-                KeyStanding::Expired(at) => {
-                    not_counted.push(format!("{label} expired at {at}"));
-                    SignatureStatus::Expired
-                }
-                KeyStanding::Revoked => {
-                    not_counted.push(format!("{label} is revoked"));
-                    SignatureStatus::Revoked
-                }
-            },
+            Ok(()) => self.count(keyid, &label, standing),
         };
-        outcomes.push(SignatureOutcome {
-            keyid: entry.keyid.clone(),
-            signer: entry.signer.clone(),
+        self.outcomes.push(SignatureOutcome {
+            keyid: keyid.to_string(),
+            signer,
             key_name: key.map(|k| k.name.clone()),
             status,
         });
     }
-    let threshold_met = counted.len() >= policy.threshold;
-    if !threshold_met {
-        problems.push(threshold_problem(
-            policy,
-            counted.len(),
-            signatures.signatures.is_empty(),
-            &not_counted,
-            sig_path,
-        ));
+
+    fn count(&mut self, keyid: &str, label: &str, standing: KeyStanding) -> SignatureStatus {
+        match standing {
+            KeyStanding::Trusted => {
+                if !self.counted.insert(keyid.to_string()) {
+                    self.not_counted
+                        .push(format!("{label} signed more than once (counted once)"));
+                }
+                SignatureStatus::Valid
+            }
+            KeyStanding::Untrusted => {
+                self.not_counted
+                    .push(format!("{label} is not in the trust policy"));
+                SignatureStatus::Untrusted
+            }
+            KeyStanding::Expired(at) => {
+                self.not_counted.push(format!("{label} expired at {at}"));
+                SignatureStatus::Expired
+            }
+            KeyStanding::Revoked => {
+                self.not_counted.push(format!("{label} is revoked"));
+                SignatureStatus::Revoked
+            }
+        }
     }
-    SignatureCheck {
-        outcomes,
-        problems,
-        threshold_met,
+
+    /// Whether the threshold is met, with the `threshold_not_met` problem if not.
+    pub fn finish(mut self) -> SignatureCheck {
+        let threshold_met = self.counted.len() >= self.policy.threshold;
+        if !threshold_met {
+            self.problems.push(threshold_problem(
+                self.policy,
+                self.counted.len(),
+                self.outcomes.is_empty(),
+                &self.not_counted,
+                &self.sig_path,
+            ));
+        }
+        SignatureCheck {
+            outcomes: self.outcomes,
+            problems: self.problems,
+            threshold_met,
+        }
     }
 }
 

@@ -75,6 +75,24 @@ pub enum VerifyError {
     BadLevel(u8),
 }
 
+/// What was verified: our manifest, or an OMS bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedFormat {
+    /// `provenance.toml` and `provenance.sig`.
+    Manifest,
+    /// An OpenSSF Model Signing v1.0 bundle.
+    Oms {
+        /// The OMS method: `key`, `certificate` or `sigstore`.
+        method: &'static str,
+        /// The serialization: `files` or `shards`.
+        serialization: &'static str,
+        /// The bundle, relative to the model when inside it.
+        bundle: String,
+        /// The subject's digest over all resources.
+        root_digest: crate::digest::Sha256Digest,
+    },
+}
+
 /// The model the report is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModelSummary {
@@ -91,6 +109,8 @@ pub struct ModelSummary {
 pub struct Report {
     /// The model.
     pub model: ModelSummary,
+    /// What was verified.
+    pub format: SignedFormat,
     /// The level that had to hold.
     pub required: u8,
     /// The highest level that holds, or `None` when not even level 0 does
@@ -194,6 +214,7 @@ fn verify_manifest(
             version: manifest.version.clone(),
             kind: manifest.kind,
         },
+        format: SignedFormat::Manifest,
         required: options.required_level,
         reached,
         files,

@@ -112,7 +112,13 @@ pub fn is_ignored(ignore: &Gitignore, path: &str) -> bool {
 
 /// Lists `root` without following links: every file, link and special file,
 /// flagged as unsafe where its name breaks the path rules, in path order.
+/// The manifest and its signatures are left out: they list nothing of themselves.
 pub fn list(model: &ModelDir) -> Result<Listing, WalkError> {
+    list_except(model, &[MANIFEST_FILE, SIGNATURE_FILE])
+}
+
+/// [`list`], leaving out only the top-level names in `skipped` (and `.git/`).
+pub fn list_except(model: &ModelDir, skipped: &[&str]) -> Result<Listing, WalkError> {
     let root = model.root();
     let root_meta = std::fs::metadata(root).map_err(|_| WalkError::NotADirectory(root.into()))?;
     if !root_meta.is_dir() {
@@ -160,7 +166,7 @@ pub fn list(model: &ModelDir) -> Result<Listing, WalkError> {
             }
             continue;
         }
-        if entry.depth() == 1 && (path == MANIFEST_FILE || path == SIGNATURE_FILE) {
+        if entry.depth() == 1 && skipped.contains(&path.as_str()) {
             continue;
         }
         let mut blob = None;

@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             version: m.version.clone(),
             kind: m.kind,
         },
+        format: modelseal::verify::SignedFormat::Manifest,
         required: 2,
         reached: None,
         files: FileTotals::default(),

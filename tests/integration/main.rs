@@ -12,6 +12,7 @@ mod keys_cli;
 mod level0;
 mod level1;
 mod lineage;
+mod oms;
 mod parsers;
 mod precommit;
 mod properties;

@@ -562,6 +562,7 @@ fn lineage_renders_safely(m: &Manifest) {
             version: m.version.clone(),
             kind: m.kind,
         },
+        format: modelseal::verify::SignedFormat::Manifest,
         required: 2,
         reached: None,
         files: modelseal::intact::FileTotals::default(),

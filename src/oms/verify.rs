@@ -1,0 +1,427 @@
+//! Verification of a model against an OMS bundle, into the same report as a
+//! manifest's: level 0 compares the directory with the signed resources,
+//! level 1 checks the bundle's signature under the trust policy. A bundle
+//! records no lineage, so levels 2 and 3 are not reached from one.
+
+use super::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, MAX_BUNDLE_BYTES, Material};
+use super::statement::{self, Method, SignedContent, SignedModel};
+use super::{BUNDLE_FILE, OmsError, OmsVerifyError};
+use crate::ecdsa_key::EcPublicKey;
+use crate::hashing::Progress;
+use crate::intact::{self, Content, Expectation, ExpectedFile, FileCheckOptions};
+use crate::keys::PublicKey;
+use crate::manifest::Kind;
+use crate::model_dir::ModelDir;
+use crate::paths;
+use crate::signature::{pae, short_keyid};
+use crate::source::{self, SourceError};
+use crate::timestamp::Timestamp;
+use crate::trust::{SignatureCheck, Tally, TrustPolicy};
+use crate::verify::{ModelSummary, Report, SignedFormat};
+use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::path::{Path, PathBuf};
+
+/// Paths model_signing ignores unless told otherwise: git's own files.
+pub const DEFAULT_IGNORED: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+
+/// What to verify against a bundle, and how.
+#[derive(Debug, Clone)]
+pub struct OmsOptions<'a> {
+    /// The bundle; `None` reads `model.sig` in the model directory.
+    pub bundle: Option<&'a Path>,
+    /// The level that must hold: 0 or 1.
+    pub required_level: u8,
+    /// The trust policy; needed for level 1.
+    pub policy: Option<&'a TrustPolicy>,
+    /// Hashing threads.
+    pub jobs: usize,
+    /// The time against which keys and certificates are judged.
+    pub now: Timestamp,
+    /// Paths to ignore beside the signed ones (relative to the model).
+    pub ignore_paths: &'a [String],
+    /// Let files the bundle does not sign pass unreported (model_signing's
+    /// `--ignore_unsigned_files`).
+    pub ignore_unsigned_files: bool,
+}
+
+/// The model a bundle is checked against: a directory, or one file.
+struct Target {
+    /// The directory the signed paths are relative to.
+    root: PathBuf,
+    /// For a single-file model, its name in `root`.
+    single: Option<String>,
+}
+
+/// Verifies `model` (a directory, or a single file) against an OMS bundle.
+pub fn verify(
+    model: &Path,
+    options: &OmsOptions<'_>,
+    progress: &dyn Progress,
+) -> Result<Report, OmsVerifyError> {
+    if options.required_level > 1 {
+        return Err(OmsVerifyError::Level(options.required_level));
+    }
+    if options.required_level == 1 && options.policy.is_none() {
+        return Err(OmsVerifyError::NoPolicy);
+    }
+    let target = target_of(model)?;
+    let model_dir = ModelDir::new(&target.root);
+    let (bundle_path, bundle_bytes) = read_bundle(&model_dir, options.bundle)?;
+    let bundle = Bundle::parse(&bundle_bytes)?;
+    if bundle.envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(OmsError::Bundle {
+            what: format!(
+                "has payloadType '{}'; OMS signs {IN_TOTO_PAYLOAD_TYPE}",
+                crate::escape::field(&bundle.envelope.payload_type)
+            ),
+        }
+        .into());
+    }
+    let mut signed = statement::parse(&bundle.envelope.payload)?;
+    if signed.files.is_empty() {
+        return Err(OmsError::Statement {
+            what: "signs no file: an empty model proves nothing, so it is never verified".into(),
+        }
+        .into());
+    }
+    let sig_name = display_name(&bundle_path, &target.root);
+    let signatures = match (options.policy, options.required_level) {
+        (Some(policy), 1) => Some(check_signatures(&bundle, policy, options.now, &sig_name)),
+        _ => None,
+    };
+    let listing = list_target(&model_dir, &target, &mut signed)?;
+    let ignore = ignore_matcher(&signed, &target, &bundle_path, &listing, options)?;
+    let expectation = expectation_of(&signed, ignore);
+    let read_contents = signatures.as_ref().is_none_or(|s| s.threshold_met);
+    let mut file_options = FileCheckOptions {
+        jobs: options.jobs,
+        lfs_pointers: false,
+        cache: None,
+        read_contents,
+    };
+    let (mut problems, files) = intact::compare_expected(
+        &target.root,
+        &expectation,
+        listing,
+        &mut file_options,
+        progress,
+    );
+    let mut reached = (problems.is_empty() && files.unread == 0).then_some(0);
+    let mut outcomes = Vec::new();
+    if let Some(check) = signatures {
+        if check.problems.is_empty() && reached == Some(0) {
+            reached = Some(1);
+        }
+        problems.extend(check.problems);
+        outcomes = check.outcomes;
+    }
+    Ok(Report {
+        model: ModelSummary {
+            name: signed.name.clone(),
+            version: String::new(),
+            kind: Kind::Model,
+        },
+        format: SignedFormat::Oms {
+            method: bundle.material.method(),
+            serialization: match signed.method {
+                Method::Files => "files",
+                Method::Shards(_) => "shards",
+            },
+            bundle: sig_name,
+            root_digest: signed.root_digest,
+        },
+        required: options.required_level,
+        reached,
+        files,
+        signatures: outcomes,
+        problems,
+        lineage: Default::default(),
+    })
+}
+
+fn target_of(model: &Path) -> Result<Target, OmsVerifyError> {
+    let meta =
+        std::fs::metadata(model).map_err(|_| WalkError::NotADirectory(model.to_path_buf()))?;
+    if meta.is_dir() {
+        return Ok(Target {
+            root: model.to_path_buf(),
+            single: None,
+        });
+    }
+    let name = model
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| WalkError::NotADirectory(model.to_path_buf()))?;
+    let root = match model.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Target {
+        root,
+        single: Some(name.to_string()),
+    })
+}
+
+/// The bundle's bytes: the one given, or `model.sig` in the directory (read
+/// without following a link, as every file of the model).
+fn read_bundle(
+    model: &ModelDir,
+    given: Option<&Path>,
+) -> Result<(PathBuf, Vec<u8>), OmsVerifyError> {
+    let read = |path: &Path, follow| {
+        source::read_bounded(path, MAX_BUNDLE_BYTES, follow).map_err(OmsVerifyError::Read)
+    };
+    match given {
+        Some(path) => Ok((path.to_path_buf(), read(path, true)?)),
+        None => {
+            let path = model.root().join(BUNDLE_FILE);
+            if std::fs::symlink_metadata(&path).is_err() {
+                return Err(OmsVerifyError::Read(SourceError::Unreadable {
+                    file: path,
+                    reason: "no such file; give the bundle with --bundle FILE".into(),
+                }));
+            }
+            let from = model
+                .path_to_read(BUNDLE_FILE)
+                .unwrap_or_else(|_| path.clone());
+            let bytes = read(&from, false)?;
+            Ok((path, bytes))
+        }
+    }
+}
+
+/// How problems name the bundle: relative to the model when inside it.
+fn display_name(bundle: &Path, root: &Path) -> String {
+    bundle_inside(bundle, root).unwrap_or_else(|| bundle.display().to_string())
+}
+
+/// The bundle's path relative to the model root, when it lies inside it.
+fn bundle_inside(bundle: &Path, root: &Path) -> Option<String> {
+    let bundle = std::path::absolute(bundle).ok()?;
+    let root = std::path::absolute(root).ok()?;
+    let rel = bundle.strip_prefix(&root).ok()?;
+    let rel = rel.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
+    paths::check_path(&rel).is_ok().then_some(rel)
+}
+
+/// The directory's listing, or the single file's; a single file's resource
+/// is named "." by model_signing before 1.1, and by its name after.
+fn list_target(
+    model: &ModelDir,
+    target: &Target,
+    signed: &mut SignedModel,
+) -> Result<Listing, OmsVerifyError> {
+    let Some(name) = &target.single else {
+        return Ok(walk::list_except(model, &[])?);
+    };
+    for file in &mut signed.files {
+        if file.path == "." {
+            file.path = name.clone();
+        }
+    }
+    let meta = std::fs::symlink_metadata(model.root().join(name))
+        .map_err(|_| WalkError::NotADirectory(model.root().join(name)))?;
+    let kind = if meta.file_type().is_symlink() {
+        EntryKind::Symlink
+    } else if meta.is_file() {
+        EntryKind::File(crate::stamp::FileStamp::from_metadata(&meta))
+    } else {
+        EntryKind::Special("special file")
+    };
+    Ok(Listing {
+        entries: vec![Entry {
+            path: name.clone(),
+            kind,
+            blob: None,
+            ignored: false,
+            unsafe_reason: paths::check_path(name).err(),
+        }],
+        problems: Vec::new(),
+    })
+}
+
+/// The names that need not be signed: the signed `ignore_paths` (each a
+/// path and everything under it), git's files, the bundle itself; in shards
+/// mode every empty file, which that mode cannot list; everything, when
+/// unsigned files are let through.
+fn ignore_matcher(
+    signed: &SignedModel,
+    target: &Target,
+    bundle: &Path,
+    listing: &Listing,
+    options: &OmsOptions<'_>,
+) -> Result<Gitignore, OmsVerifyError> {
+    let mut builder = GitignoreBuilder::new(".");
+    let mut add = |path: &str| -> Result<(), OmsVerifyError> {
+        let path = path.trim_end_matches('/');
+        // A path that breaks the rules (`..`, absolute, `.`) is not honoured:
+        // ignoring `.` would ignore the whole model.
+        if target.single.is_some() || paths::check_path(path).is_err() {
+            return Ok(());
+        }
+        let pattern = format!("/{}", escape_glob(path));
+        builder
+            .add_line(None, &pattern)
+            .map(|_| ())
+            .map_err(|e| bad_pattern(&pattern, e))
+    };
+    let given = options.ignore_paths.iter().map(String::as_str);
+    for path in signed
+        .ignore_paths
+        .iter()
+        .map(String::as_str)
+        .chain(DEFAULT_IGNORED)
+        .chain(given)
+    {
+        add(path)?;
+    }
+    if let Some(rel) = bundle_inside(bundle, &target.root) {
+        add(&rel)?;
+    }
+    if matches!(signed.method, Method::Shards(_)) {
+        for entry in &listing.entries {
+            if matches!(&entry.kind, EntryKind::File(stamp) if stamp.size == 0) {
+                add(&entry.path)?;
+            }
+        }
+    }
+    if options.ignore_unsigned_files {
+        builder
+            .add_line(None, "*")
+            .map_err(|e| bad_pattern("*", e))?;
+    }
+    builder.build().map_err(|e| bad_pattern("(all)", e))
+}
+
+fn bad_pattern(pattern: &str, e: ignore::Error) -> OmsVerifyError {
+    WalkError::BadIgnorePattern {
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    }
+    .into()
+}
+
+/// A literal path as a gitignore pattern: glob characters escaped.
+fn escape_glob(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, c) in path.chars().enumerate() {
+        let leading = i == 0 && (c == '!' || c == '#');
+        if leading || matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+        out.push_str("\\ ");
+    }
+    out
+}
+
+fn expectation_of(signed: &SignedModel, ignore: Gitignore) -> Expectation<'_> {
+    let files = signed
+        .files
+        .iter()
+        .map(|file| ExpectedFile {
+            path: &file.path,
+            size: file.size,
+            content: match &file.content {
+                SignedContent::Whole(digest) => Content::Whole(digest),
+                SignedContent::Shards(shards) => Content::Shards(shards),
+            },
+            place: file.resource,
+        })
+        .collect();
+    Expectation {
+        files,
+        ignore,
+        shard_size: match signed.method {
+            Method::Shards(size) => size,
+            Method::Files => u64::MAX,
+        },
+        place_label: "resource",
+        unlisted_fix: "the bundle does not sign it: remove it, re-sign the model, or pass \
+                       --ignore-path if it is no part of the model",
+    }
+}
+
+/// Level 1 for a bundle: each DSSE signature over the PAE, by the method
+/// its verification material names.
+fn check_signatures(
+    bundle: &Bundle,
+    policy: &TrustPolicy,
+    now: Timestamp,
+    sig_name: &str,
+) -> SignatureCheck {
+    let message = pae(&bundle.envelope.payload_type, &bundle.envelope.payload);
+    let mut tally = Tally::new(policy, now, sig_name);
+    for (index, signature) in bundle.envelope.signatures.iter().enumerate() {
+        match &bundle.material {
+            Material::PublicKey { embedded_pem } => {
+                record_key_signature(&mut tally, policy, &message, signature, embedded_pem, index);
+            }
+            Material::Certificates(_) | Material::Keyless => tally.record(
+                "",
+                None,
+                format!("signature {}", index + 1),
+                Err(format!(
+                    "signature {}: the {} method is not supported yet; verify with the key method",
+                    index + 1,
+                    bundle.material.method()
+                )),
+            ),
+        }
+    }
+    tally.finish()
+}
+
+/// The key method: the signature counts for the policy key it verifies
+/// with. A key the bundle carries only tells an untrusted signer from a
+/// broken signature; it is never trusted.
+fn record_key_signature(
+    tally: &mut Tally<'_>,
+    policy: &TrustPolicy,
+    message: &[u8],
+    signature: &[u8],
+    embedded_pem: &Option<String>,
+    index: usize,
+) {
+    let by_policy = policy.keys.iter().find(|k| match &k.key {
+        PublicKey::Ecdsa(key) => key.verifies(message, signature),
+        PublicKey::Ed25519(_) => false,
+    });
+    if let Some(key) = by_policy {
+        tally.record(&key.keyid, None, key.name.clone(), Ok(()));
+        return;
+    }
+    let embedded = embedded_pem
+        .as_deref()
+        .and_then(|pem| crate::keys::parse_public_key_pem(pem).ok())
+        .and_then(|key| match key {
+            PublicKey::Ecdsa(key) => Some(key),
+            PublicKey::Ed25519(_) => None,
+        })
+        .filter(|key: &EcPublicKey| key.verifies(message, signature));
+    if let Some(key) = embedded {
+        let keyid = key.keyid();
+        let label = format!("the key the bundle carries ({})", short_keyid(&keyid));
+        tally.record(&keyid, None, label, Ok(()));
+        return;
+    }
+    let ec_keys = policy
+        .keys
+        .iter()
+        .filter(|k| matches!(k.key, PublicKey::Ecdsa(_)))
+        .count();
+    tally.record(
+        "",
+        None,
+        format!("signature {}", index + 1),
+        Err(format!(
+            "signature {}: verifies with none of the policy's {ec_keys} ECDSA key(s): the bundle was \
+             signed with another key, or its payload or signature was altered",
+            index + 1
+        )),
+    );
+}

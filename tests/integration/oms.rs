@@ -1,0 +1,318 @@
+//! OpenSSF Model Signing bundles: every case of the public test data in
+//! tests/oms-vectors (a copy of ../shared/oms-vectors) gives its expected
+//! outcome, through the real binary.
+
+use crate::common::modelseal;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The public OMS test data, as copied into the repository.
+pub fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oms-vectors")
+}
+
+fn conformance() -> PathBuf {
+    vectors().join("oms-conformance-sampras343/test")
+}
+
+/// Copies a directory tree (files only; the test data holds no links).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The arguments that name the signer the way the case's config does.
+fn signer_args(method: &str, verify: &Value, assets: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    match method {
+        "key" => {
+            args.push("--key".into());
+            args.push(
+                assets
+                    .join(verify["public_key"].as_str().unwrap())
+                    .display()
+                    .to_string(),
+            );
+        }
+        "certificate" => {
+            for ca in verify["cert_chain"].as_array().unwrap() {
+                args.push("--ca".into());
+                args.push(assets.join(ca.as_str().unwrap()).display().to_string());
+            }
+        }
+        "sigstore" => {
+            let root =
+                vectors().join("sigstore-python-4.5.1-embedded/production/trusted_root.json");
+            args.extend([
+                "--sigstore-root".to_string(),
+                root.display().to_string(),
+                "--identity".into(),
+                verify["identity"].as_str().unwrap().into(),
+                "--issuer".into(),
+                verify["identity_provider"].as_str().unwrap().into(),
+            ]);
+        }
+        other => panic!("unknown method {other}"),
+    }
+    for path in verify["ignore_paths"].as_array().into_iter().flatten() {
+        args.push("--ignore-path".into());
+        args.push(path.as_str().unwrap().into());
+    }
+    if verify["ignore_unsigned_files"].as_bool() == Some(true) {
+        args.push("--ignore-unsigned-files".into());
+    }
+    args
+}
+
+/// Applies a case's `model_modifications` to the copied model.
+fn modify(model: &Path, modifications: &Value) {
+    for (name, text) in modifications["inject"].as_object().into_iter().flatten() {
+        std::fs::write(model.join(name), text.as_str().unwrap()).unwrap();
+    }
+    for (name, text) in modifications["tamper"].as_object().into_iter().flatten() {
+        std::fs::write(model.join(name), text.as_str().unwrap()).unwrap();
+    }
+    for name in modifications["delete"].as_array().into_iter().flatten() {
+        std::fs::remove_file(model.join(name.as_str().unwrap())).unwrap();
+    }
+}
+
+/// Runs one conformance case; returns (exit code, JSON output).
+fn run_case(case: &Path) -> (i32, String) {
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("config.json")).unwrap()).unwrap();
+    let assets = conformance().join("assets");
+    let base = match config["model_relative_to"].as_str() {
+        Some("test_dir") => case.to_path_buf(),
+        _ => assets.clone(),
+    };
+    let source = base.join(config["model"].as_str().unwrap());
+    let scratch = tempfile::tempdir().unwrap();
+    let model = if source.is_dir() {
+        let copy = scratch.path().join("model");
+        copy_tree(&source, &copy);
+        modify(&copy, &config["model_modifications"]);
+        copy
+    } else {
+        let copy = scratch.path().join(source.file_name().unwrap());
+        std::fs::copy(&source, &copy).unwrap();
+        copy
+    };
+    let method = config["method"].as_str().unwrap();
+    let output = modelseal()
+        .arg("verify")
+        .arg(&model)
+        .arg("--bundle")
+        .arg(case.join("bundle.sig"))
+        .args(signer_args(method, &config["verify"], &assets))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// The cases of the conformance suite, by folder, with the methods given.
+fn cases(group: &str, methods: &[&str]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> =
+        std::fs::read_dir(conformance().join("test-cases/verify").join(group))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let config = std::fs::read_to_string(p.join("config.json")).unwrap();
+                let config: Value = serde_json::from_str(&config).unwrap();
+                methods.contains(&config["method"].as_str().unwrap())
+            })
+            .collect();
+    found.sort();
+    found
+}
+
+/// Cases where modelseal refuses what the suite accepts, each on purpose
+/// (SECURITY.md lists them): the pre-1.0 predicate signs no serialization
+/// and no ignore paths.
+const STRICTER: [&str; 1] = ["historical-v0.2.0-certificate"];
+
+fn check_group(group: &str, methods: &[&str]) {
+    let mut failures = Vec::new();
+    let all = cases(group, methods);
+    assert!(!all.is_empty(), "no {group} cases for {methods:?}");
+    for case in &all {
+        let name = case.file_name().unwrap().to_str().unwrap();
+        let (code, json) = run_case(case);
+        let must_fail = name.ends_with("_fail") || STRICTER.contains(&name);
+        let ok = if must_fail {
+            code == 1 || code == 2
+        } else {
+            code == 0
+        };
+        if !ok {
+            failures.push(format!("{name}: exit {code}: {json}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn conformance_key_cases_give_their_expected_outcome() {
+    for group in ["positive", "negative", "historical"] {
+        check_group(group, &["key"]);
+    }
+}
+
+#[cfg(feature = "sigstore")]
+#[test]
+fn conformance_sigstore_cases_give_their_expected_outcome() {
+    for group in ["negative", "historical"] {
+        check_group(group, &["sigstore"]);
+    }
+}
+
+/// The released model_signing versions' own test models, without the
+/// bundle beside them.
+fn transparency_model(version: &str) -> (tempfile::TempDir, PathBuf) {
+    let source = vectors()
+        .join("sigstore-model-transparency/scripts/tests")
+        .join(version);
+    let scratch = tempfile::tempdir().unwrap();
+    let model = scratch.path().join(version);
+    copy_tree(&source, &model);
+    std::fs::remove_file(model.join("model.sig")).unwrap();
+    (scratch, model)
+}
+
+fn transparency_key() -> PathBuf {
+    vectors().join("sigstore-model-transparency/scripts/tests/keys/certificate/signing-key-pub.pem")
+}
+
+fn spec_vector(name: &str) -> PathBuf {
+    vectors()
+        .join("ossf-model-signing-spec/test-vectors/v1.0")
+        .join(name)
+}
+
+#[test]
+fn the_spec_key_vector_verifies_and_a_flipped_byte_is_named() {
+    let (_scratch, model) = transparency_model("v1.1.0-elliptic-key");
+    let run = |model: &Path| {
+        modelseal()
+            .arg("verify")
+            .arg(model)
+            .arg("--bundle")
+            .arg(spec_vector("valid/key.bundle.json"))
+            .arg("--key")
+            .arg(transparency_key())
+            .args(["--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let output = run(&model);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{json}");
+    assert_eq!(json["format"], "oms");
+    assert_eq!(json["oms"]["method"], "key");
+    assert_eq!(json["level"]["reached"], 1);
+    assert_eq!(json["files"]["checked"], 2);
+    assert_eq!(json["signatures"][0]["status"], "valid");
+
+    let mut bytes = std::fs::read(model.join("signme-1")).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(model.join("signme-1"), bytes).unwrap();
+    let output = run(&model);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{json}");
+    assert_eq!(json["problems"][0]["kind"], "hash_mismatch");
+    assert_eq!(json["problems"][0]["path"], "signme-1");
+    assert_eq!(json["problems"].as_array().unwrap().len(), 1, "{json}");
+}
+
+#[test]
+fn every_released_key_bundle_verifies_with_its_key() {
+    for version in [
+        "v0.3.1-elliptic-key",
+        "v1.0.0-elliptic-key",
+        "v1.0.1-elliptic-key",
+        "v1.1.0-elliptic-key",
+    ] {
+        let dir = vectors()
+            .join("sigstore-model-transparency/scripts/tests")
+            .join(version);
+        // Before 1.0.1 the model was one file, signed as ".".
+        let model = if dir.join("signme-2").exists() {
+            dir.clone()
+        } else {
+            dir.join("signme-1")
+        };
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--bundle")
+            .arg(dir.join("model.sig"))
+            .arg("--key")
+            .arg(transparency_key())
+            .args(["--ignore-path", "ignore-me", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{version}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
+
+#[test]
+fn the_spec_invalid_vectors_are_refused_for_their_reason() {
+    let (_scratch, model) = transparency_model("v1.1.0-elliptic-key");
+    let cases = [
+        ("invalid/empty.bundle.json", "not a Sigstore bundle JSON"),
+        (
+            "invalid/missing-envelope.bundle.json",
+            "has no dsseEnvelope",
+        ),
+        (
+            "invalid/missing-tlog-entries.bundle.json",
+            "no transparency-log entry",
+        ),
+        (
+            "invalid/missing-verification-material.bundle.json",
+            "has no verificationMaterial",
+        ),
+        (
+            "invalid-payload/wrong-predicate.bundle.json",
+            "predicateType",
+        ),
+    ];
+    for (vector, reason) in cases {
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--bundle")
+            .arg(spec_vector(vector))
+            .arg("--key")
+            .arg(transparency_key())
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{vector}: {json}");
+        let error = json["error"].as_str().unwrap();
+        assert!(error.contains(reason), "{vector}: {error}");
+    }
+}
