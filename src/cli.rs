@@ -70,7 +70,7 @@ struct Output {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub.
+    /// Make a key pair (Ed25519; ECDSA for OMS bundles): PREFIX.key (private, 0600) and PREFIX.pub.
     Keygen(KeygenArgs),
     /// Write provenance.toml listing every file of DIR with its digests.
     Init(InitArgs),
@@ -78,6 +78,8 @@ enum Command {
     Update(UpdateArgs),
     /// Sign provenance.toml, after checking DIR matches it.
     Sign(SignArgs),
+    /// Write an OpenSSF Model Signing bundle (model.sig) for DIR, signed with an ECDSA key.
+    Bundle(BundleArgs),
     /// Verify DIR: bytes, signatures and lineage.
     Verify(VerifyArgs),
     /// Pre-commit: every manifest at or above PATHs (up to the git root) or
@@ -105,6 +107,30 @@ struct KeygenArgs {
     /// from MODELSEAL_PASSPHRASE or a terminal prompt).
     #[arg(long)]
     no_passphrase: bool,
+    /// The kind of key: ed25519 signs provenance.sig; p256, p384 and p521
+    /// (ECDSA) sign OpenSSF Model Signing bundles.
+    #[arg(long, value_enum, default_value_t = KeygenAlgorithm::Ed25519)]
+    algorithm: KeygenAlgorithm,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KeygenAlgorithm {
+    Ed25519,
+    P256,
+    P384,
+    P521,
+}
+
+impl KeygenAlgorithm {
+    fn key_algorithm(self) -> keys::KeyAlgorithm {
+        use modelseal::ecdsa_key::Curve;
+        match self {
+            KeygenAlgorithm::Ed25519 => keys::KeyAlgorithm::Ed25519,
+            KeygenAlgorithm::P256 => keys::KeyAlgorithm::Ecdsa(Curve::P256),
+            KeygenAlgorithm::P384 => keys::KeyAlgorithm::Ecdsa(Curve::P384),
+            KeygenAlgorithm::P521 => keys::KeyAlgorithm::Ecdsa(Curve::P521),
+        }
+    }
 }
 
 /// Arguments of `modelseal init`.
@@ -160,6 +186,32 @@ struct SignArgs {
     /// (listed, unexpired, unrevoked).
     #[arg(long, value_name = "FILE")]
     trust: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+/// Arguments of `modelseal bundle`.
+#[derive(Args)]
+struct BundleArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The ECDSA private key (PKCS#8 or SEC1 PEM; `modelseal keygen --algorithm p256`).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// Shards serialization: one digest per slice of --shard-size bytes.
+    #[arg(long)]
+    shards: bool,
+    /// Shard size in bytes, with --shards.
+    #[arg(long, value_name = "BYTES", default_value_t = 1_000_000_000, requires = "shards",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    shard_size: u64,
+    /// Leave this path (and everything under it) out of the bundle; repeatable.
+    #[arg(long, value_name = "PATH")]
+    ignore_path: Vec<String>,
+    /// Where to write the bundle (default: DIR/model.sig).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     jobs: JobsArg,
 }
@@ -513,6 +565,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         Command::Init(args) => init_command(args, output),
         Command::Update(args) => update_command(args, output),
         Command::Sign(args) => sign_command(args, output),
+        Command::Bundle(args) => bundle_command(args, output),
         Command::Trace(trace) => trace_command(trace, output),
         Command::Lineage(args) => lineage_command(args, output),
         Command::Verify(args) => verify_command(args, output),
@@ -660,17 +713,7 @@ fn sign_command(args: SignArgs, output: Output) -> Result<Outcome, Failure> {
         trust,
         jobs,
     } = args;
-    let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key)).map_err(
-                |err| match err {
-                    keys::KeyError::WrongPassphrase(file) if std::env::var_os(PASSPHRASE_ENV).is_some() => {
-                        Failure::input(format!(
-                            "{}: the passphrase in {PASSPHRASE_ENV} does not decrypt this key (fix the variable, or unset it to be asked on a terminal)",
-                            file.display()
-                        ))
-                    }
-                    other => Failure::input(other),
-                },
-            )?;
+    let loaded = keys::load_signing_key(&key, || passphrase_for_use(&key)).map_err(key_failure)?;
     if let Some(trust) = &trust {
         let policy = TrustPolicy::load(trust).map_err(Failure::input)?;
         let keyid = keys::keyid(&loaded.key.verifying_key());
@@ -725,6 +768,69 @@ fn lineage_command(args: LineageArgs, output: Output) -> Result<Outcome, Failure
         LineageFormat::Json => println!("{}", report::to_json(&report)),
         LineageFormat::Dot => print!("{}", modelseal::lineage::to_dot(&report)),
     }
+    Ok(Outcome::Done)
+}
+
+/// A key that did not load, named with the fix: a wrong passphrase from
+/// the environment is named as such.
+fn key_failure(err: keys::KeyError) -> Failure {
+    match err {
+        keys::KeyError::WrongPassphrase(file) if std::env::var_os(PASSPHRASE_ENV).is_some() => {
+            Failure::input(format!(
+                "{}: the passphrase in {PASSPHRASE_ENV} does not decrypt this key (fix the variable, or unset it to be asked on a terminal)",
+                file.display()
+            ))
+        }
+        other => Failure::input(other),
+    }
+}
+
+/// `modelseal bundle`.
+fn bundle_command(args: BundleArgs, output: Output) -> Result<Outcome, Failure> {
+    use modelseal::oms::statement::Method;
+    let (key, warnings) =
+        keys::load_secret_key(&args.key, || passphrase_for_use(&args.key)).map_err(key_failure)?;
+    let keys::SecretKey::Ecdsa(key) = key else {
+        return Err(Failure::input(format!(
+            "{}: an Ed25519 key; OMS bundles are signed with ECDSA (model_signing verifies P-256, P-384 and P-521): make one with `modelseal keygen --algorithm p256`",
+            args.key.display()
+        )));
+    };
+    for warning in &warnings {
+        eprintln!("warning: {}", escape::field(warning));
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.dir.join(modelseal::oms::BUNDLE_FILE));
+    let inside = modelseal::oms::verify::path_inside(&out, &args.dir);
+    let options = modelseal::oms::write::WriteOptions {
+        method: if args.shards {
+            Method::Shards(args.shard_size)
+        } else {
+            Method::Files
+        },
+        bundle_name: inside.as_deref(),
+        ignore_paths: &args.ignore_path,
+        certificates: &[],
+        jobs: args.jobs.get(),
+    };
+    let bar = ProgressBar::new("hashing", output.quiet);
+    let written =
+        modelseal::oms::write::write(&args.dir, &key, &options, &bar).map_err(Failure::input)?;
+    bar.finish();
+    modelseal::atomic::replace_file(&out, written.json.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write {}: {e}", out.display())))?;
+    say!(
+        output.quiet,
+        "wrote {} ({} file(s), {}, {} key {}); verify with `modelseal verify {} --key PUBLIC.pub`",
+        out.display(),
+        written.files,
+        report::human_bytes(written.bytes),
+        key.public_key().curve().name(),
+        modelseal::signature::short_keyid(&key.public_key().keyid()),
+        args.dir.display()
+    );
     Ok(Outcome::Done)
 }
 
@@ -1015,7 +1121,7 @@ fn keygen_command(args: KeygenArgs, output: Output) -> Result<Outcome, Failure> 
     } else {
         Some(passphrase_for_new_key()?)
     };
-    let key = keys::generate().map_err(Failure::input)?;
+    let key = keys::SecretKey::generate(args.algorithm.key_algorithm()).map_err(Failure::input)?;
     let files = keys::write_key_pair(out, &key, passphrase.as_ref().map(|p| p.as_bytes()))
         .map_err(Failure::input)?;
     if !quiet {

@@ -148,6 +148,19 @@ impl EcSigningKey {
             .map(Self::P521)
     }
 
+    /// Reads an unencrypted SEC1 PEM key (`-----BEGIN EC PRIVATE KEY-----`).
+    pub fn from_sec1_pem(pem: &str) -> Option<Self> {
+        if let Ok(key) = p256::SecretKey::from_sec1_pem(pem) {
+            return Some(Self::P256(key.into()));
+        }
+        if let Ok(key) = p384::SecretKey::from_sec1_pem(pem) {
+            return Some(Self::P384(key.into()));
+        }
+        p521::SecretKey::from_sec1_pem(pem)
+            .ok()
+            .map(|key| Self::P521(key.into()))
+    }
+
     /// The unencrypted PKCS#8 DER.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, String> {
         let document = match self {

@@ -5,7 +5,7 @@
 //! `openssl genpkey -algorithm ed25519 [-aes256]` load as they are.
 
 use crate::digest::Sha256Digest;
-use crate::ecdsa_key::EcPublicKey;
+use crate::ecdsa_key::{Curve, EcPublicKey, EcSigningKey};
 use crate::source::{self, SourceError};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
@@ -64,6 +64,69 @@ pub fn generate() -> Result<SigningKey, KeyError> {
     Ok(SigningKey::from_bytes(&secret))
 }
 
+/// The kinds of key `keygen` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// Ed25519: signs `provenance.sig`.
+    Ed25519,
+    /// ECDSA on a NIST curve: signs OMS bundles.
+    Ecdsa(Curve),
+}
+
+/// A private key of any kind modelseal signs with.
+pub enum SecretKey {
+    /// Ed25519 (zeroized on drop).
+    Ed25519(SigningKey),
+    /// ECDSA on P-256, P-384 or P-521.
+    Ecdsa(EcSigningKey),
+}
+
+impl SecretKey {
+    /// A new key of `algorithm` from the operating system's random source.
+    pub fn generate(algorithm: KeyAlgorithm) -> Result<SecretKey, KeyError> {
+        match algorithm {
+            KeyAlgorithm::Ed25519 => generate().map(SecretKey::Ed25519),
+            KeyAlgorithm::Ecdsa(curve) => EcSigningKey::generate(curve)
+                .map(SecretKey::Ecdsa)
+                .map_err(KeyError::Random),
+        }
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            SecretKey::Ed25519(key) => PublicKey::Ed25519(key.verifying_key()),
+            SecretKey::Ecdsa(key) => PublicKey::Ecdsa(key.public_key()),
+        }
+    }
+
+    /// Unencrypted PKCS#8 DER. Ed25519 is written as PKCS#8 v1 (RFC 5208),
+    /// the seed alone: the v2 form with the public key attached is refused
+    /// by OpenSSL 3.0 and by Python `cryptography`.
+    fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, String> {
+        match self {
+            SecretKey::Ed25519(key) => {
+                let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+                    secret_key: key.to_bytes(),
+                    public_key: None,
+                };
+                v1.to_pkcs8_der()
+                    .map(|d| Zeroizing::new(d.as_bytes().to_vec()))
+                    .map_err(|e| e.to_string())
+            }
+            SecretKey::Ecdsa(key) => key.to_pkcs8_der(),
+        }
+    }
+
+    /// Reads unencrypted PKCS#8 DER of any supported kind.
+    fn from_pkcs8_der(der: &[u8]) -> Option<SecretKey> {
+        if let Ok(key) = SigningKey::from_pkcs8_der(der) {
+            return Some(SecretKey::Ed25519(key));
+        }
+        EcSigningKey::from_pkcs8_der(der).map(SecretKey::Ecdsa)
+    }
+}
+
 /// The files `keygen` wrote.
 #[derive(Debug, Clone)]
 pub struct KeyPairFiles {
@@ -79,7 +142,7 @@ pub struct KeyPairFiles {
 /// 0600) and `PREFIX.pub` (SPKI PEM). Refuses to overwrite either.
 pub fn write_key_pair(
     prefix: &Path,
-    key: &SigningKey,
+    key: &SecretKey,
     passphrase: Option<&[u8]>,
 ) -> Result<KeyPairFiles, KeyError> {
     let private = with_suffix(prefix, "key");
@@ -93,24 +156,18 @@ pub fn write_key_pair(
         file: private.clone(),
         what,
     };
-    // PKCS#8 v1 (RFC 5208), the seed alone: the v2 form with the public key
-    // attached is refused by OpenSSL 3.0 and by Python `cryptography`.
-    let v1 = ed25519_dalek::pkcs8::KeypairBytes {
-        secret_key: key.to_bytes(),
-        public_key: None,
+    let der = key
+        .pkcs8_der()
+        .map_err(|e| malformed(format!("cannot encode the key: {e}")))?;
+    let private_pem = private_key_pem(&der, passphrase)
+        .map_err(|e| malformed(format!("cannot encrypt the key: {e}")))?;
+    let public_key = key.public_key();
+    let public_pem = match &public_key {
+        PublicKey::Ed25519(k) => k
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| malformed(format!("cannot encode the public key: {e}")))?,
+        PublicKey::Ecdsa(k) => k.to_pem(),
     };
-    let private_pem: Zeroizing<String> = match passphrase {
-        Some(pass) => v1
-            .to_pkcs8_encrypted_pem(pass, LineEnding::LF)
-            .map_err(|e| malformed(format!("cannot encrypt the key: {e}")))?,
-        None => v1
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| malformed(format!("cannot encode the key: {e}")))?,
-    };
-    let public_pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| malformed(format!("cannot encode the public key: {e}")))?;
     crate::atomic::create_private_file(&private, private_pem.as_bytes()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists(private.clone())
@@ -130,8 +187,27 @@ pub fn write_key_pair(
     Ok(KeyPairFiles {
         private,
         public,
-        keyid: keyid(&key.verifying_key()),
+        keyid: public_key.keyid(),
     })
+}
+
+/// PKCS#8 PEM: encrypted (scrypt, AES-256-CBC) when a passphrase is given.
+fn private_key_pem(der: &[u8], passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, String> {
+    use pkcs8::der::Decode as _;
+    let (label, document) = match passphrase {
+        Some(pass) => {
+            let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(|e| e.to_string())?;
+            let encrypted = info.encrypt(pass).map_err(|e| e.to_string())?;
+            (
+                "ENCRYPTED PRIVATE KEY",
+                Zeroizing::new(encrypted.as_bytes().to_vec()),
+            )
+        }
+        None => ("PRIVATE KEY", Zeroizing::new(der.to_vec())),
+    };
+    pkcs8::der::pem::encode_string(label, LineEnding::LF, &document)
+        .map(Zeroizing::new)
+        .map_err(|e| e.to_string())
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
@@ -149,12 +225,33 @@ pub struct LoadedSigningKey {
     pub warnings: Vec<String>,
 }
 
-/// Loads a PKCS#8 PEM private key. `passphrase` is asked for only when the key
-/// is encrypted.
+/// Loads an Ed25519 PKCS#8 PEM private key, the kind `provenance.sig` is
+/// signed with. `passphrase` is asked for only when the key is encrypted.
 pub fn load_signing_key(
     path: &Path,
     passphrase: impl FnOnce() -> Option<Zeroizing<String>>,
 ) -> Result<LoadedSigningKey, KeyError> {
+    let (key, warnings) = load_secret_key(path, passphrase)?;
+    match key {
+        SecretKey::Ed25519(key) => Ok(LoadedSigningKey { key, warnings }),
+        SecretKey::Ecdsa(key) => Err(KeyError::Malformed {
+            file: path.to_path_buf(),
+            what: format!(
+                "is an ECDSA {} key; provenance.sig is signed with Ed25519 (`modelseal keygen`), \
+                 ECDSA keys sign OMS bundles (`modelseal bundle`)",
+                key.public_key().curve().name()
+            ),
+        }),
+    }
+}
+
+/// Loads a private key of any kind modelseal signs with: PKCS#8 PEM
+/// (encrypted or not), or an unencrypted SEC1 `EC PRIVATE KEY`, as
+/// `openssl ecparam -genkey` writes. Returns it with the warnings to show.
+pub fn load_secret_key(
+    path: &Path,
+    passphrase: impl FnOnce() -> Option<Zeroizing<String>>,
+) -> Result<(SecretKey, Vec<String>), KeyError> {
     let bytes = Zeroizing::new(source::read_bounded(path, MAX_KEY_BYTES, true)?);
     let mut warnings = Vec::new();
     #[cfg(unix)]
@@ -174,14 +271,24 @@ pub fn load_signing_key(
         what: what.to_string(),
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| malformed("not a PEM text file"))?;
-    let key = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        check_kdf_cost(text.trim()).map_err(|what| malformed(&what))?;
+    let key = if let Some(pem) = pem_block(text, "ENCRYPTED PRIVATE KEY") {
+        check_kdf_cost(pem).map_err(|what| malformed(&what))?;
         let pass = passphrase().ok_or_else(|| KeyError::NoPassphrase(path.to_path_buf()))?;
-        SigningKey::from_pkcs8_encrypted_pem(text.trim(), pass.as_bytes())
-            .map_err(|_| KeyError::WrongPassphrase(path.to_path_buf()))?
-    } else if text.contains("-----BEGIN PRIVATE KEY-----") {
-        SigningKey::from_pkcs8_pem(text.trim())
-            .map_err(|e| malformed(&format!("not an Ed25519 PKCS#8 private key ({e})")))?
+        let der = decrypt_pkcs8(pem, pass.as_bytes())
+            .ok_or_else(|| KeyError::WrongPassphrase(path.to_path_buf()))?;
+        SecretKey::from_pkcs8_der(&der)
+            .ok_or_else(|| KeyError::WrongPassphrase(path.to_path_buf()))?
+    } else if let Some(pem) = pem_block(text, "PRIVATE KEY") {
+        let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes())
+            .map_err(|e| malformed(&format!("not a PEM private key ({e})")))?;
+        let der = Zeroizing::new(der);
+        SecretKey::from_pkcs8_der(&der).ok_or_else(|| {
+            malformed("not an Ed25519 or ECDSA P-256/P-384/P-521 PKCS#8 private key")
+        })?
+    } else if let Some(pem) = pem_block(text, "EC PRIVATE KEY") {
+        EcSigningKey::from_sec1_pem(pem)
+            .map(SecretKey::Ecdsa)
+            .ok_or_else(|| malformed("not a P-256, P-384 or P-521 SEC1 private key"))?
     } else if text.contains("-----BEGIN PUBLIC KEY-----") {
         return Err(malformed(
             "this is a public key; sign needs the private key (PREFIX.key)",
@@ -192,7 +299,27 @@ pub fn load_signing_key(
              -----BEGIN ENCRYPTED PRIVATE KEY-----; make one with `modelseal keygen`)",
         ));
     };
-    Ok(LoadedSigningKey { key, warnings })
+    Ok((key, warnings))
+}
+
+/// The first PEM block with this label, from its BEGIN line to its END
+/// line: tools such as certtool write text around it.
+fn pem_block<'t>(text: &'t str, label: &str) -> Option<&'t str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(&text[start..stop])
+}
+
+/// The PKCS#8 DER inside an encrypted PEM key, or `None` when the
+/// passphrase does not open it.
+fn decrypt_pkcs8(pem: &str, passphrase: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use pkcs8::der::Decode as _;
+    let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes()).ok()?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der).ok()?;
+    let document = info.decrypt(passphrase).ok()?;
+    Some(Zeroizing::new(document.as_bytes().to_vec()))
 }
 
 /// Largest key-derivation costs accepted for an encrypted key. The key file
@@ -322,7 +449,8 @@ mod tests {
     fn key_pair_round_trips_plain_and_encrypted() {
         let dir = tempfile::tempdir().unwrap();
         let key = generate().unwrap();
-        let plain = write_key_pair(&dir.path().join("plain"), &key, None).unwrap();
+        let secret = SecretKey::Ed25519(key.clone());
+        let plain = write_key_pair(&dir.path().join("plain"), &secret, None).unwrap();
         let loaded = load_signing_key(&plain.private, || None).unwrap();
         assert_eq!(loaded.key.to_bytes(), key.to_bytes());
         assert!(loaded.warnings.is_empty());
@@ -331,7 +459,7 @@ mod tests {
             PublicKey::Ed25519(key.verifying_key())
         );
 
-        let enc = write_key_pair(&dir.path().join("enc"), &key, Some(b"pw")).unwrap();
+        let enc = write_key_pair(&dir.path().join("enc"), &secret, Some(b"pw")).unwrap();
         let pass = || Some(Zeroizing::new("pw".to_string()));
         assert_eq!(
             load_signing_key(&enc.private, pass).unwrap().key.to_bytes(),
@@ -347,9 +475,28 @@ mod tests {
             Err(KeyError::NoPassphrase(_))
         ));
         assert!(matches!(
-            write_key_pair(&dir.path().join("plain"), &key, None),
+            write_key_pair(&dir.path().join("plain"), &secret, None),
             Err(KeyError::Exists(_))
         ));
+    }
+
+    #[test]
+    fn ecdsa_key_pairs_round_trip_and_refuse_to_sign_provenance() {
+        let dir = tempfile::tempdir().unwrap();
+        for curve in [Curve::P256, Curve::P384, Curve::P521] {
+            let key = SecretKey::generate(KeyAlgorithm::Ecdsa(curve)).unwrap();
+            let prefix = dir.path().join(curve.name());
+            let files = write_key_pair(&prefix, &key, Some(b"pw")).unwrap();
+            let pass = || Some(Zeroizing::new("pw".to_string()));
+            let (loaded, _) = load_secret_key(&files.private, pass).unwrap();
+            assert_eq!(loaded.public_key(), key.public_key());
+            assert_eq!(load_public_key(&files.public).unwrap(), key.public_key());
+            assert_eq!(files.keyid, key.public_key().keyid());
+            assert!(matches!(
+                load_signing_key(&files.private, pass),
+                Err(KeyError::Malformed { .. })
+            ));
+        }
     }
 
     #[test]

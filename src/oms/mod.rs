@@ -10,9 +10,61 @@
 pub mod bundle;
 pub mod statement;
 pub mod verify;
+pub mod write;
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 /// The conventional name of an OMS bundle inside a model directory.
 pub const BUNDLE_FILE: &str = "model.sig";
+
+/// Paths model_signing ignores unless told otherwise: git's own files.
+pub const DEFAULT_IGNORED: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+
+/// A matcher for OMS ignore paths: each is a literal path, matching itself
+/// and everything under it (model_signing's `is_relative_to`). A path that
+/// breaks the path rules (`..`, absolute, `.`) is not honoured: ignoring
+/// `.` would ignore the whole model. With `everything`, all names match.
+pub fn literal_matcher(
+    paths: &[&str],
+    everything: bool,
+) -> Result<Gitignore, crate::walk::WalkError> {
+    let bad = |pattern: &str, e: ignore::Error| crate::walk::WalkError::BadIgnorePattern {
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    };
+    let mut builder = GitignoreBuilder::new(".");
+    for path in paths {
+        let path = path.trim_end_matches('/');
+        if crate::paths::check_path(path).is_err() {
+            continue;
+        }
+        let pattern = format!("/{}", escape_glob(path));
+        builder
+            .add_line(None, &pattern)
+            .map_err(|e| bad(&pattern, e))?;
+    }
+    if everything {
+        builder.add_line(None, "*").map_err(|e| bad("*", e))?;
+    }
+    builder.build().map_err(|e| bad(&paths.join(", "), e))
+}
+
+/// A literal path as a gitignore pattern: glob characters escaped.
+fn escape_glob(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, c) in path.chars().enumerate() {
+        let leading = i == 0 && (c == '!' || c == '#');
+        if leading || matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+        out.push_str("\\ ");
+    }
+    out
+}
 
 /// Errors that stop verification against a bundle before a report can be
 /// made (exit 2).

@@ -5,7 +5,7 @@
 
 use super::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, MAX_BUNDLE_BYTES, Material};
 use super::statement::{self, Method, SignedContent, SignedModel};
-use super::{BUNDLE_FILE, OmsError, OmsVerifyError};
+use super::{BUNDLE_FILE, DEFAULT_IGNORED, OmsError, OmsVerifyError, literal_matcher};
 use crate::ecdsa_key::EcPublicKey;
 use crate::hashing::Progress;
 use crate::intact::{self, Content, Expectation, ExpectedFile, FileCheckOptions};
@@ -19,11 +19,8 @@ use crate::timestamp::Timestamp;
 use crate::trust::{SignatureCheck, Tally, TrustPolicy};
 use crate::verify::{ModelSummary, Report, SignedFormat};
 use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::gitignore::Gitignore;
 use std::path::{Path, PathBuf};
-
-/// Paths model_signing ignores unless told otherwise: git's own files.
-pub const DEFAULT_IGNORED: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
 
 /// What to verify against a bundle, and how.
 #[derive(Debug, Clone)]
@@ -193,11 +190,11 @@ fn read_bundle(
 
 /// How problems name the bundle: relative to the model when inside it.
 fn display_name(bundle: &Path, root: &Path) -> String {
-    bundle_inside(bundle, root).unwrap_or_else(|| bundle.display().to_string())
+    path_inside(bundle, root).unwrap_or_else(|| bundle.display().to_string())
 }
 
-/// The bundle's path relative to the model root, when it lies inside it.
-fn bundle_inside(bundle: &Path, root: &Path) -> Option<String> {
+/// `path` relative to the model root, when it lies inside it.
+pub fn path_inside(bundle: &Path, root: &Path) -> Option<String> {
     let bundle = std::path::absolute(bundle).ok()?;
     let root = std::path::absolute(root).ok()?;
     let rel = bundle.strip_prefix(&root).ok()?;
@@ -252,71 +249,26 @@ fn ignore_matcher(
     listing: &Listing,
     options: &OmsOptions<'_>,
 ) -> Result<Gitignore, OmsVerifyError> {
-    let mut builder = GitignoreBuilder::new(".");
-    let mut add = |path: &str| -> Result<(), OmsVerifyError> {
-        let path = path.trim_end_matches('/');
-        // A path that breaks the rules (`..`, absolute, `.`) is not honoured:
-        // ignoring `.` would ignore the whole model.
-        if target.single.is_some() || paths::check_path(path).is_err() {
-            return Ok(());
-        }
-        let pattern = format!("/{}", escape_glob(path));
-        builder
-            .add_line(None, &pattern)
-            .map(|_| ())
-            .map_err(|e| bad_pattern(&pattern, e))
-    };
-    let given = options.ignore_paths.iter().map(String::as_str);
-    for path in signed
-        .ignore_paths
-        .iter()
-        .map(String::as_str)
-        .chain(DEFAULT_IGNORED)
-        .chain(given)
-    {
-        add(path)?;
+    if target.single.is_some() {
+        return Ok(Gitignore::empty());
     }
-    if let Some(rel) = bundle_inside(bundle, &target.root) {
-        add(&rel)?;
-    }
+    let mut paths: Vec<&str> = signed.ignore_paths.iter().map(String::as_str).collect();
+    paths.extend(DEFAULT_IGNORED);
+    paths.extend(options.ignore_paths.iter().map(String::as_str));
+    let bundle_rel = path_inside(bundle, &target.root);
+    paths.extend(bundle_rel.as_deref());
     if matches!(signed.method, Method::Shards(_)) {
-        for entry in &listing.entries {
-            if matches!(&entry.kind, EntryKind::File(stamp) if stamp.size == 0) {
-                add(&entry.path)?;
-            }
-        }
+        paths.extend(
+            listing
+                .entries
+                .iter()
+                .filter_map(|entry| match &entry.kind {
+                    EntryKind::File(stamp) if stamp.size == 0 => Some(entry.path.as_str()),
+                    _ => None,
+                }),
+        );
     }
-    if options.ignore_unsigned_files {
-        builder
-            .add_line(None, "*")
-            .map_err(|e| bad_pattern("*", e))?;
-    }
-    builder.build().map_err(|e| bad_pattern("(all)", e))
-}
-
-fn bad_pattern(pattern: &str, e: ignore::Error) -> OmsVerifyError {
-    WalkError::BadIgnorePattern {
-        pattern: pattern.to_string(),
-        reason: e.to_string(),
-    }
-    .into()
-}
-
-/// A literal path as a gitignore pattern: glob characters escaped.
-fn escape_glob(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for (i, c) in path.chars().enumerate() {
-        let leading = i == 0 && (c == '!' || c == '#');
-        if leading || matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    if out.ends_with(' ') {
-        out.pop();
-        out.push_str("\\ ");
-    }
-    out
+    Ok(literal_matcher(&paths, options.ignore_unsigned_files)?)
 }
 
 fn expectation_of(signed: &SignedModel, ignore: Gitignore) -> Expectation<'_> {
