@@ -378,28 +378,59 @@ enum LineageFormat {
 
 #[derive(clap::Args)]
 struct PolicyArgs {
-    /// A trusted public key (SPKI PEM); repeatable.
+    /// A trusted public key (SPKI PEM: Ed25519, or ECDSA for OMS bundles); repeatable.
     #[arg(long, value_name = "PUB")]
     key: Vec<PathBuf>,
     /// A trust policy file.
     #[arg(long, value_name = "FILE")]
     trust: Option<PathBuf>,
+    /// OMS certificate method: a trusted root CA certificate file (PEM); repeatable.
+    #[arg(long, value_name = "CA.pem")]
+    ca: Vec<PathBuf>,
+    /// With --ca: the signer's certificate must carry this subject or SAN.
+    #[arg(long, value_name = "ID", requires = "ca")]
+    cert_identity: Option<String>,
+    /// OMS Sigstore keyless: the instance's trusted_root.json (offline).
+    #[arg(long, value_name = "FILE", requires_all = ["identity", "issuer"])]
+    sigstore_root: Option<PathBuf>,
+    /// With --sigstore-root: the signer's identity (certificate SAN: email or URI).
+    #[arg(long, value_name = "ID", requires = "sigstore_root")]
+    identity: Option<String>,
+    /// With --sigstore-root: the OIDC issuer of that identity.
+    #[arg(long, value_name = "URL", requires = "sigstore_root")]
+    issuer: Option<String>,
 }
 
 impl PolicyArgs {
-    /// The policy the flags make: --trust, joined by any --key; --key alone; or none.
+    /// The policy the flags make: --trust, joined by any --key, --ca and
+    /// --sigstore-root; those alone (threshold 1); or none.
     fn policy(&self) -> Result<Option<TrustPolicy>, Failure> {
-        match (&self.trust, self.key.is_empty()) {
-            (Some(path), _) => {
-                let mut policy = TrustPolicy::load(path).map_err(Failure::input)?;
-                policy.add_key_files(&self.key).map_err(Failure::input)?;
-                Ok(Some(policy))
+        let mut policy = match &self.trust {
+            Some(path) => TrustPolicy::load(path).map_err(Failure::input)?,
+            None if self.key.is_empty() && self.ca.is_empty() && self.sigstore_root.is_none() => {
+                return Ok(None);
             }
-            (None, false) => Ok(Some(
-                TrustPolicy::from_key_files(&self.key).map_err(Failure::input)?,
-            )),
-            (None, true) => Ok(None),
+            None => TrustPolicy::from_key_files(&[]).map_err(Failure::input)?,
+        };
+        policy.add_key_files(&self.key).map_err(Failure::input)?;
+        for ca in &self.ca {
+            let anchor =
+                modelseal::anchor::TrustAnchor::from_ca_file(ca, self.cert_identity.clone())
+                    .map_err(Failure::input)?;
+            policy.add_anchor(anchor);
         }
+        if let (Some(root), Some(identity), Some(issuer)) =
+            (&self.sigstore_root, &self.identity, &self.issuer)
+        {
+            let anchor = modelseal::anchor::TrustAnchor::from_sigstore_file(
+                root,
+                identity.clone(),
+                issuer.clone(),
+            )
+            .map_err(Failure::input)?;
+            policy.add_anchor(anchor);
+        }
+        Ok(Some(policy))
     }
 }
 

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod anchor;
 pub mod atomic;
 pub mod cache;
 pub mod card;
@@ -39,6 +40,7 @@ pub mod trace;
 pub mod trust;
 pub mod verify;
 pub mod walk;
+pub mod x509;
 
 /// File name of the manifest inside a model directory.
 pub const MANIFEST_FILE: &str = "provenance.toml";

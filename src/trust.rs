@@ -1,5 +1,6 @@
 //! The trust policy: which keys count, until when, and how many must sign.
 
+use crate::anchor::TrustAnchor;
 use crate::keys::{self, KeyError, PublicKey};
 use crate::manifest::Manifest;
 use crate::problem::{Problem, ProblemKind};
@@ -40,6 +41,8 @@ pub struct TrustPolicy {
     pub keys: Vec<TrustedKey>,
     /// Rollback and freeze pins, by model name.
     pub pins: Vec<ReleasePin>,
+    /// Certificate authorities and Sigstore identities, for OMS bundles.
+    pub anchors: Vec<TrustAnchor>,
 }
 
 /// How the policy regards a key at a given time.
@@ -74,6 +77,41 @@ struct PolicyDoc {
     key: Vec<Spanned<KeyDoc>>,
     #[serde(default)]
     pin: Vec<ReleasePin>,
+    #[serde(default)]
+    ca: Vec<Spanned<CaDoc>>,
+    #[serde(default)]
+    sigstore: Vec<Spanned<SigstoreDoc>>,
+}
+
+/// A `[[ca]]`: the certificate method's roots, and the signer they vouch for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaDoc {
+    name: String,
+    /// A PEM file of one or more root certificates, relative to trust.toml,
+    /// or the PEM text itself.
+    certificates: String,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    expires: Option<Timestamp>,
+    #[serde(default)]
+    revoked: bool,
+}
+
+/// A `[[sigstore]]`: a keyless signer, by identity and issuer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigstoreDoc {
+    name: String,
+    /// The instance's `trusted_root.json`, relative to trust.toml.
+    trusted_root: String,
+    identity: String,
+    issuer: String,
+    #[serde(default)]
+    expires: Option<Timestamp>,
+    #[serde(default)]
+    revoked: bool,
 }
 
 /// A `[[pin]]`: the oldest release of a model that the policy accepts, after
@@ -114,7 +152,22 @@ impl TrustPolicy {
             threshold: 0,
             keys: Vec::new(),
             pins: doc.pin,
+            anchors: Vec::new(),
         };
+        for spanned in doc.ca {
+            let at = |message: String| SourceError::at(path, text, spanned.span().start, message);
+            let mut anchor = ca_anchor(spanned.get_ref(), base).map_err(at)?;
+            anchor.expires = spanned.get_ref().expires;
+            anchor.revoked = spanned.get_ref().revoked;
+            policy.add_anchor(anchor);
+        }
+        for spanned in doc.sigstore {
+            let at = |message: String| SourceError::at(path, text, spanned.span().start, message);
+            let mut anchor = sigstore_anchor(spanned.get_ref(), base).map_err(at)?;
+            anchor.expires = spanned.get_ref().expires;
+            anchor.revoked = spanned.get_ref().revoked;
+            policy.add_anchor(anchor);
+        }
         for spanned in doc.key {
             let span = spanned.span();
             let entry = spanned.into_inner();
@@ -149,7 +202,10 @@ impl TrustPolicy {
             SourceError::Invalid {
                 location: Location::at(path, text, doc.threshold.span().start),
                 message,
-                help: Some("threshold counts distinct keys listed under [[key]]".into()),
+                help: Some(
+                    "threshold counts distinct signers listed under [[key]], [[ca]] and [[sigstore]]"
+                        .into(),
+                ),
             }
             .into()
         };
@@ -158,10 +214,10 @@ impl TrustPolicy {
                 "threshold {threshold} must be at least 1 (a policy must require a signature)"
             )));
         }
-        if threshold as u64 > policy.keys.len() as u64 {
+        let signers = policy.keys.len() + policy.anchors.len();
+        if threshold as u64 > signers as u64 {
             return Err(at_threshold(format!(
-                "threshold {threshold} can never be met: the policy lists {} distinct key(s)",
-                policy.keys.len()
+                "threshold {threshold} can never be met: the policy lists {signers} distinct signer(s)"
             )));
         }
         policy.threshold = threshold as usize;
@@ -174,6 +230,7 @@ impl TrustPolicy {
             threshold: 1,
             keys: Vec::new(),
             pins: Vec::new(),
+            anchors: Vec::new(),
         };
         policy.add_key_files(paths)?;
         Ok(policy)
@@ -205,6 +262,20 @@ impl TrustPolicy {
             };
         } else {
             self.keys.push(key);
+        }
+    }
+
+    /// Adds a certificate authority or Sigstore identity; one listed twice
+    /// is one signer, revoked if any listing revokes it.
+    pub fn add_anchor(&mut self, anchor: TrustAnchor) {
+        if let Some(existing) = self.anchors.iter_mut().find(|a| a.id == anchor.id) {
+            existing.revoked |= anchor.revoked;
+            existing.expires = match (existing.expires, anchor.expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        } else {
+            self.anchors.push(anchor);
         }
     }
 
@@ -245,30 +316,42 @@ impl TrustPolicy {
                 "the trust policy does not list key {}",
                 short_keyid(keyid)
             )),
-            (KeyStanding::Expired(at), key) => Some(format!(
+            (KeyStanding::Expired(at), name) => Some(format!(
                 "the trust policy's key '{}' expired at {at}",
-                key.map_or("", |k| k.name.as_str())
+                name.unwrap_or("")
             )),
-            (KeyStanding::Revoked, key) => Some(format!(
+            (KeyStanding::Revoked, name) => Some(format!(
                 "the trust policy revokes key '{}'",
-                key.map_or("", |k| k.name.as_str())
+                name.unwrap_or("")
             )),
         }
     }
 
-    /// How the policy regards `keyid` at `now`.
-    pub fn standing(&self, keyid: &str, now: Timestamp) -> (KeyStanding, Option<&TrustedKey>) {
-        let Some(key) = self.keys.iter().find(|k| k.keyid == keyid) else {
+    /// How the policy regards the key or anchor `id` at `now`, with its
+    /// name in the policy.
+    pub fn standing(&self, id: &str, now: Timestamp) -> (KeyStanding, Option<&str>) {
+        let listed = self
+            .keys
+            .iter()
+            .find(|k| k.keyid == id)
+            .map(|k| (k.name.as_str(), k.revoked, k.expires))
+            .or_else(|| {
+                self.anchors
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(|a| (a.name.as_str(), a.revoked, a.expires))
+            });
+        let Some((name, revoked, expires)) = listed else {
             return (KeyStanding::Untrusted, None);
         };
-        let standing = if key.revoked {
+        let standing = if revoked {
             KeyStanding::Revoked
-        } else if let Some(expires) = key.expires.filter(|e| *e <= now) {
+        } else if let Some(expires) = expires.filter(|e| *e <= now) {
             KeyStanding::Expired(expires)
         } else {
             KeyStanding::Trusted
         };
-        (standing, Some(key))
+        (standing, Some(name))
     }
 }
 
@@ -338,6 +421,38 @@ pub fn check_signatures(
     tally.finish()
 }
 
+/// A `[[ca]]` entry's anchor; its certificates are a file relative to
+/// `base`, or PEM text.
+fn ca_anchor(doc: &CaDoc, base: &Path) -> Result<TrustAnchor, String> {
+    let roots = if doc.certificates.trim_start().starts_with("-----BEGIN") {
+        crate::x509::pem_certificates(&doc.certificates).map_err(|e| e.to_string())
+    } else {
+        crate::anchor::read_pem_certificates(&base.join(&doc.certificates))
+    }
+    .map_err(|e| format!("ca '{}': {e}", doc.name))?;
+    Ok(TrustAnchor::certificate_authority(
+        doc.name.clone(),
+        roots,
+        doc.identity.clone(),
+    ))
+}
+
+/// A `[[sigstore]]` entry's anchor; its trusted root is a file relative to `base`.
+fn sigstore_anchor(doc: &SigstoreDoc, base: &Path) -> Result<TrustAnchor, String> {
+    if doc.identity.is_empty() || doc.issuer.is_empty() {
+        return Err(format!(
+            "sigstore '{}': identity and issuer must both be given",
+            doc.name
+        ));
+    }
+    let file = base.join(&doc.trusted_root);
+    let mut anchor =
+        TrustAnchor::from_sigstore_file(&file, doc.identity.clone(), doc.issuer.clone())
+            .map_err(|e| format!("sigstore '{}': {e}", doc.name))?;
+    anchor.name = doc.name.clone();
+    Ok(anchor)
+}
+
 /// Signatures counted toward a policy's threshold, one at a time: each is
 /// either a problem (it does not verify) or counts by its key's standing.
 pub struct Tally<'p> {
@@ -389,7 +504,7 @@ impl<'p> Tally<'p> {
         self.outcomes.push(SignatureOutcome {
             keyid: keyid.to_string(),
             signer,
-            key_name: key.map(|k| k.name.clone()),
+            key_name: key.map(str::to_string),
             status,
         });
     }

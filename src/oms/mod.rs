@@ -8,6 +8,8 @@
 //! path rules as a manifest's, and links are never followed.
 
 pub mod bundle;
+#[cfg(feature = "sigstore")]
+pub mod sigstore;
 pub mod statement;
 pub mod verify;
 pub mod write;

@@ -74,7 +74,8 @@ struct StatementDoc {
     statement_type: String,
     subject: Vec<SubjectDoc>,
     predicate_type: String,
-    predicate: Option<PredicateDoc>,
+    /// Parsed once the predicate type is known.
+    predicate: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +147,8 @@ pub fn parse(payload: &[u8]) -> Result<SignedModel, OmsError> {
         .parse()
         .map_err(|_| malformed("has a subject sha256 that is not 64 lowercase hex digits"))?;
     let predicate = doc.predicate.ok_or_else(|| malformed("has no predicate"))?;
+    let predicate: PredicateDoc = serde_json::from_value(predicate)
+        .map_err(|e| malformed(format!("has a predicate that is not OMS v1.0: {e}")))?;
     let method = parse_method(&predicate.serialization)?;
     let resources = check_root_digest(&predicate.resources, &root_digest)?;
     let files = match method {

@@ -6,6 +6,7 @@
 use super::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, MAX_BUNDLE_BYTES, Material};
 use super::statement::{self, Method, SignedContent, SignedModel};
 use super::{BUNDLE_FILE, DEFAULT_IGNORED, OmsError, OmsVerifyError, literal_matcher};
+use crate::anchor::AnchorKind;
 use crate::ecdsa_key::EcPublicKey;
 use crate::hashing::Progress;
 use crate::intact::{self, Content, Expectation, ExpectedFile, FileCheckOptions};
@@ -19,6 +20,7 @@ use crate::timestamp::Timestamp;
 use crate::trust::{SignatureCheck, Tally, TrustPolicy};
 use crate::verify::{ModelSummary, Report, SignedFormat};
 use crate::walk::{self, Entry, EntryKind, Listing, WalkError};
+use crate::x509::{ChainPolicy, verify_chain};
 use ignore::gitignore::Gitignore;
 use std::path::{Path, PathBuf};
 
@@ -84,7 +86,13 @@ pub fn verify(
     }
     let sig_name = display_name(&bundle_path, &target.root);
     let signatures = match (options.policy, options.required_level) {
-        (Some(policy), 1) => Some(check_signatures(&bundle, policy, options.now, &sig_name)),
+        (Some(policy), 1) => Some(check_signatures(
+            &bundle,
+            &bundle_bytes,
+            policy,
+            options.now,
+            &sig_name,
+        )),
         _ => None,
     };
     let listing = list_target(&model_dir, &target, &mut signed)?;
@@ -302,30 +310,202 @@ fn expectation_of(signed: &SignedModel, ignore: Gitignore) -> Expectation<'_> {
 /// its verification material names.
 fn check_signatures(
     bundle: &Bundle,
+    bundle_bytes: &[u8],
     policy: &TrustPolicy,
     now: Timestamp,
     sig_name: &str,
 ) -> SignatureCheck {
     let message = pae(&bundle.envelope.payload_type, &bundle.envelope.payload);
     let mut tally = Tally::new(policy, now, sig_name);
+    if let Material::Keyless = &bundle.material {
+        record_keyless_signature(&mut tally, policy, bundle, bundle_bytes);
+        return tally.finish();
+    }
     for (index, signature) in bundle.envelope.signatures.iter().enumerate() {
         match &bundle.material {
             Material::PublicKey { embedded_pem } => {
                 record_key_signature(&mut tally, policy, &message, signature, embedded_pem, index);
             }
-            Material::Certificates(_) | Material::Keyless => tally.record(
-                "",
-                None,
-                format!("signature {}", index + 1),
-                Err(format!(
-                    "signature {}: the {} method is not supported yet; verify with the key method",
-                    index + 1,
-                    bundle.material.method()
-                )),
-            ),
+            Material::Certificates(chain) => {
+                let signed = Signed {
+                    message: &message,
+                    signature,
+                    index,
+                };
+                record_certificate_signature(&mut tally, policy, &signed, chain, now);
+            }
+            Material::Keyless => {}
         }
     }
     tally.finish()
+}
+
+/// One DSSE signature to check.
+struct Signed<'a> {
+    message: &'a [u8],
+    signature: &'a [u8],
+    index: usize,
+}
+
+/// The certificate method: the chain must lead to a CA the policy names,
+/// every certificate valid now, the leaf match the anchor's identity where
+/// it pins one, and the leaf's key verify the signature.
+fn record_certificate_signature(
+    tally: &mut Tally<'_>,
+    policy: &TrustPolicy,
+    signed: &Signed<'_>,
+    chain: &[Vec<u8>],
+    now: Timestamp,
+) {
+    let number = signed.index + 1;
+    let mut refusals = Vec::new();
+    for anchor in &policy.anchors {
+        let AnchorKind::CertificateAuthority { roots, identity } = &anchor.kind else {
+            continue;
+        };
+        match certificate_signer(chain, roots, identity.as_deref(), signed, now) {
+            Ok(leaf) => {
+                let label = format!(
+                    "{} (certificate {})",
+                    anchor.name,
+                    crate::escape::field(&leaf)
+                );
+                tally.record(&anchor.id, None, label, Ok(()));
+                return;
+            }
+            Err(why) => refusals.push(format!("{}: {why}", anchor.name)),
+        }
+    }
+    let why = if refusals.is_empty() {
+        "the bundle is signed by the certificate method, and the policy names no certificate \
+         authority (pass --ca CA.pem, or add a [[ca]] to trust.toml)"
+            .to_string()
+    } else {
+        refusals.join("; ")
+    };
+    tally.record(
+        "",
+        None,
+        format!("signature {number}"),
+        Err(format!("signature {number}: {why}")),
+    );
+}
+
+/// The leaf's subject when the chain, the identity and the signature hold.
+fn certificate_signer(
+    chain: &[Vec<u8>],
+    roots: &[Vec<u8>],
+    identity: Option<&str>,
+    signed: &Signed<'_>,
+    now: Timestamp,
+) -> Result<String, String> {
+    let [leaf, intermediates @ ..] = chain else {
+        return Err("the bundle carries no certificate".into());
+    };
+    let policy = ChainPolicy {
+        roots,
+        at_unix: now.instant().unix_timestamp(),
+    };
+    let verified = verify_chain(leaf, intermediates, &policy).map_err(|e| e.to_string())?;
+    if let Some(identity) = identity
+        && verified.subject != identity
+        && !verified.sans.iter().any(|san| san == identity)
+    {
+        return Err(format!(
+            "the certificate is for {} ({}), not {identity}",
+            verified.subject,
+            verified.sans.join(", ")
+        ));
+    }
+    let key = EcPublicKey::from_spki_der(&verified.spki_der)
+        .ok_or("the certificate's key is not ECDSA P-256, P-384 or P-521")?;
+    if !key.verifies(signed.message, signed.signature) {
+        return Err(format!(
+            "the signature does not verify with the key of certificate {}: the payload or signature was altered",
+            verified.subject
+        ));
+    }
+    Ok(verified.subject)
+}
+
+/// Sigstore keyless: the bundle must verify offline against one of the
+/// policy's Sigstore identities, and the payload it vouches for must be
+/// the one read here.
+fn record_keyless_signature(
+    tally: &mut Tally<'_>,
+    policy: &TrustPolicy,
+    bundle: &Bundle,
+    bundle_bytes: &[u8],
+) {
+    let mut refusals = Vec::new();
+    for anchor in &policy.anchors {
+        let AnchorKind::Sigstore {
+            trusted_root,
+            identity,
+            issuer,
+        } = &anchor.kind
+        else {
+            continue;
+        };
+        match keyless_signer(bundle, bundle_bytes, trusted_root, identity, issuer) {
+            Ok(label) => {
+                tally.record(
+                    &anchor.id,
+                    None,
+                    format!("{} ({label})", anchor.name),
+                    Ok(()),
+                );
+                return;
+            }
+            Err(why) => refusals.push(format!("{}: {why}", anchor.name)),
+        }
+    }
+    let why = if refusals.is_empty() {
+        "the bundle is signed by Sigstore (keyless), and the policy names no Sigstore identity \
+         (pass --sigstore-root trusted_root.json --identity ID --issuer URL, or add a [[sigstore]] to trust.toml)"
+            .to_string()
+    } else {
+        refusals.join("; ")
+    };
+    tally.record(
+        "",
+        None,
+        "the keyless signature".into(),
+        Err(format!("the keyless signature: {why}")),
+    );
+}
+
+#[cfg(feature = "sigstore")]
+fn keyless_signer(
+    bundle: &Bundle,
+    bundle_bytes: &[u8],
+    trusted_root: &[u8],
+    identity: &str,
+    issuer: &str,
+) -> Result<String, String> {
+    use super::sigstore::{KeylessIdentity, verify_keyless};
+    let expected = KeylessIdentity {
+        identity: identity.to_string(),
+        issuer: issuer.to_string(),
+    };
+    let (signer, payload_type, payload) =
+        verify_keyless(bundle_bytes, trusted_root, &expected).map_err(|e| e.to_string())?;
+    // Both parsers read the same bytes; a difference would mean one of them
+    // was fooled, so nothing counts.
+    if payload_type != bundle.envelope.payload_type || payload != bundle.envelope.payload {
+        return Err("the Sigstore verifier read another payload than modelseal did".into());
+    }
+    Ok(format!(
+        "{} via {}, Rekor log index {}",
+        crate::escape::field(&signer.identity),
+        crate::escape::field(&signer.issuer),
+        signer.log_index
+    ))
+}
+
+#[cfg(not(feature = "sigstore"))]
+fn keyless_signer(_: &Bundle, _: &[u8], _: &[u8], _: &str, _: &str) -> Result<String, String> {
+    Err("this modelseal was built without the `sigstore` feature, so it cannot check keyless signatures".into())
 }
 
 /// The key method: the signature counts for the policy key it verifies
@@ -366,14 +546,21 @@ fn record_key_signature(
         .iter()
         .filter(|k| matches!(k.key, PublicKey::Ecdsa(_)))
         .count();
+    let why = if ec_keys == 0 {
+        "the bundle is signed by the key method, and the policy names no ECDSA key (pass --key \
+         PUBLIC.pem, or add its [[key]] to trust.toml)"
+            .to_string()
+    } else {
+        format!(
+            "verifies with none of the policy's {ec_keys} ECDSA key(s): the bundle was signed with \
+             another key, or its payload or signature was altered"
+        )
+    };
+    let number = index + 1;
     tally.record(
         "",
         None,
-        format!("signature {}", index + 1),
-        Err(format!(
-            "signature {}: verifies with none of the policy's {ec_keys} ECDSA key(s): the bundle was \
-             signed with another key, or its payload or signature was altered",
-            index + 1
-        )),
+        format!("signature {number}"),
+        Err(format!("signature {number}: {why}")),
     );
 }

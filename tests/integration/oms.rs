@@ -143,6 +143,11 @@ fn cases(group: &str, methods: &[&str]) -> Vec<PathBuf> {
 /// and no ignore paths.
 const STRICTER: [&str; 1] = ["historical-v0.2.0-certificate"];
 
+/// Cases whose data is incomplete: the key they name is not in the suite,
+/// so they fail for that. `a_keyless_bundle_checked_with_a_key_is_refused`
+/// covers what the case means to test.
+const DATA_GAPS: [&str; 1] = ["sigstore-verify-as-key_fail"];
+
 fn check_group(group: &str, methods: &[&str]) {
     let mut failures = Vec::new();
     let all = cases(group, methods);
@@ -151,8 +156,11 @@ fn check_group(group: &str, methods: &[&str]) {
         let name = case.file_name().unwrap().to_str().unwrap();
         let (code, json) = run_case(case);
         let must_fail = name.ends_with("_fail") || STRICTER.contains(&name);
+        // A case that must fail has to fail for its bundle or model, not
+        // because a file it names is missing.
+        let for_its_reason = !json.contains("cannot read") || DATA_GAPS.contains(&name);
         let ok = if must_fail {
-            code == 1 || code == 2
+            (code == 1 || code == 2) && for_its_reason
         } else {
             code == 0
         };
@@ -172,6 +180,13 @@ fn check_group(group: &str, methods: &[&str]) {
 fn conformance_key_cases_give_their_expected_outcome() {
     for group in ["positive", "negative", "historical"] {
         check_group(group, &["key"]);
+    }
+}
+
+#[test]
+fn conformance_certificate_cases_give_their_expected_outcome() {
+    for group in ["positive", "negative", "historical"] {
+        check_group(group, &["certificate"]);
     }
 }
 
@@ -314,5 +329,51 @@ fn the_spec_invalid_vectors_are_refused_for_their_reason() {
         assert_eq!(output.status.code(), Some(2), "{vector}: {json}");
         let error = json["error"].as_str().unwrap();
         assert!(error.contains(reason), "{vector}: {error}");
+    }
+}
+
+#[test]
+fn a_bundle_is_refused_by_a_policy_for_another_method_naming_what_is_missing() {
+    let sigstore = vectors().join("sigstore-model-transparency/scripts/tests/v1.1.0-sigstore");
+    let key = vectors().join("sigstore-model-transparency/scripts/tests/v1.1.0-elliptic-key");
+    let ca =
+        vectors().join("sigstore-model-transparency/scripts/tests/keys/certificate/ca-cert.pem");
+    let cases = [
+        (
+            &sigstore,
+            "--key",
+            transparency_key(),
+            "policy names no Sigstore identity",
+        ),
+        (&key, "--ca", ca.clone(), "policy names no ECDSA key"),
+    ];
+    for (model, flag, file, reason) in cases {
+        let output = modelseal()
+            .arg("verify")
+            .arg(model)
+            .arg(flag)
+            .arg(file)
+            .args(["--ignore-path", "ignore-me", "--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{json}");
+        let kinds: Vec<&str> = json["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["bad_signature", "threshold_not_met"], "{json}");
+        assert!(
+            json["problems"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(reason),
+            "{json}"
+        );
+        // The signature did not hold, so no byte of the model was read.
+        assert_eq!(json["files"]["checked"], 0, "{json}");
+        assert_eq!(json["level"]["reached"], Value::Null, "{json}");
     }
 }
