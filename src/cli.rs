@@ -209,6 +209,10 @@ struct BundleArgs {
     /// Leave this path (and everything under it) out of the bundle; repeatable.
     #[arg(long, value_name = "PATH")]
     ignore_path: Vec<String>,
+    /// Certificate method: the signing certificate (for --key's key) and the
+    /// intermediate CAs, PEM, leaf first. Without it, the key method.
+    #[arg(long, value_name = "CHAIN.pem")]
+    certificate: Option<PathBuf>,
     /// Where to write the bundle (default: DIR/model.sig).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -835,6 +839,10 @@ fn bundle_command(args: BundleArgs, output: Output) -> Result<Outcome, Failure> 
         .clone()
         .unwrap_or_else(|| args.dir.join(modelseal::oms::BUNDLE_FILE));
     let inside = modelseal::oms::verify::path_inside(&out, &args.dir);
+    let certificates = match &args.certificate {
+        Some(path) => signing_chain(path, &key)?,
+        None => Vec::new(),
+    };
     let options = modelseal::oms::write::WriteOptions {
         method: if args.shards {
             Method::Shards(args.shard_size)
@@ -843,7 +851,7 @@ fn bundle_command(args: BundleArgs, output: Output) -> Result<Outcome, Failure> 
         },
         bundle_name: inside.as_deref(),
         ignore_paths: &args.ignore_path,
-        certificates: &[],
+        certificates: &certificates,
         jobs: args.jobs.get(),
     };
     let bar = ProgressBar::new("hashing", output.quiet);
@@ -854,15 +862,43 @@ fn bundle_command(args: BundleArgs, output: Output) -> Result<Outcome, Failure> 
         .map_err(|e| Failure::input(format!("cannot write {}: {e}", out.display())))?;
     say!(
         output.quiet,
-        "wrote {} ({} file(s), {}, {} key {}); verify with `modelseal verify {} --key PUBLIC.pub`",
+        "wrote {} ({} file(s), {}, {} key {}); verify with `modelseal verify {} {}`",
         out.display(),
         written.files,
         report::human_bytes(written.bytes),
         key.public_key().curve().name(),
         modelseal::signature::short_keyid(&key.public_key().keyid()),
-        args.dir.display()
+        args.dir.display(),
+        if certificates.is_empty() {
+            "--key PUBLIC.pub"
+        } else {
+            "--ca ROOT-CA.pem"
+        }
     );
     Ok(Outcome::Done)
+}
+
+/// The certificate chain in `path` (leaf first), refused unless the leaf
+/// carries the signing key: a bundle whose certificate names another key
+/// would never verify.
+fn signing_chain(
+    path: &Path,
+    key: &modelseal::ecdsa_key::EcSigningKey,
+) -> Result<Vec<Vec<u8>>, Failure> {
+    let chain = modelseal::anchor::read_pem_certificates(path).map_err(Failure::input)?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| Failure::input("no certificate"))?;
+    let (subject, spki) = modelseal::x509::subject_and_key(leaf)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    if spki != key.public_key().spki_der() {
+        return Err(Failure::input(format!(
+            "{}: the first certificate ({}) is not for the key given with --key; put the signing certificate first, then its intermediates",
+            path.display(),
+            escape::field(&subject)
+        )));
+    }
+    Ok(chain)
 }
 
 /// `modelseal verify`.
@@ -888,19 +924,31 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
     let dir = model_dir(dir);
     let bar = ProgressBar::new("verifying", output.quiet);
     let oms = bundle.is_some() || names_only_a_bundle(&dir);
+    let oms_options = modelseal::oms::verify::OmsOptions {
+        bundle: bundle.as_deref(),
+        // A bundle records no lineage: beside a manifest, it is held to level 1.
+        required_level: options.required_level.min(1),
+        policy: options.policy.as_ref(),
+        jobs: options.jobs,
+        now: options.now,
+        ignore_paths: &ignore_path,
+        ignore_unsigned_files,
+    };
     let report = if oms {
         let oms_options = modelseal::oms::verify::OmsOptions {
-            bundle: bundle.as_deref(),
             required_level: options.required_level,
-            policy: options.policy.as_ref(),
-            jobs: options.jobs,
-            now: options.now,
-            ignore_paths: &ignore_path,
-            ignore_unsigned_files,
+            ..oms_options
         };
         modelseal::oms::verify::verify(&dir, &oms_options, &bar).map_err(Failure::input)?
     } else {
-        verify::verify(&dir, &options, &bar).map_err(Failure::input)?
+        let mut report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
+        // Both formats in one directory: the bundle is checked too.
+        if has_bundle(&dir) {
+            let bundle =
+                modelseal::oms::verify::verify(&dir, &oms_options, &bar).map_err(Failure::input)?;
+            report.bundle = Some(Box::new(bundle));
+        }
+        report
     };
     bar.finish();
     match format {
@@ -929,7 +977,12 @@ fn level_parser() -> impl clap::builder::TypedValueParser<Value = u8> {
 /// against the bundle.
 fn names_only_a_bundle(dir: &Path) -> bool {
     let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
-    dir.is_dir() && !has(modelseal::MANIFEST_FILE) && has(modelseal::oms::BUNDLE_FILE)
+    dir.is_dir() && !has(modelseal::MANIFEST_FILE) && has(modelseal::BUNDLE_FILE)
+}
+
+/// Whether `dir` holds an OMS bundle (`model.sig`), link or not.
+fn has_bundle(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(modelseal::BUNDLE_FILE)).is_ok()
 }
 
 /// `verify DIR/provenance.toml` means `verify DIR`.

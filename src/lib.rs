@@ -46,3 +46,7 @@ pub mod x509;
 pub const MANIFEST_FILE: &str = "provenance.toml";
 /// File name of the signatures over the manifest.
 pub const SIGNATURE_FILE: &str = "provenance.sig";
+/// File name of an OpenSSF Model Signing bundle beside the model's files.
+/// A manifest never needs to list it (it is verified on its own), as an OMS
+/// bundle that modelseal writes never signs our two files.
+pub const BUNDLE_FILE: &str = "model.sig";

@@ -21,6 +21,9 @@ struct JsonReport<'a> {
     signatures: &'a [SignatureOutcome],
     problems: &'a [Problem],
     lineage: &'a Lineage,
+    /// The OMS bundle beside the manifest, as a report of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle: Option<Box<JsonReport<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -49,6 +52,10 @@ struct JsonFiles {
 
 /// The report as the contract's JSON object (one line).
 pub fn to_json(report: &Report) -> String {
+    serde_json::to_string(&json_report(report)).unwrap_or_else(|e| error_json(&e.to_string()))
+}
+
+fn json_report(report: &Report) -> JsonReport<'_> {
     let (format, oms) = match &report.format {
         SignedFormat::Manifest => ("modelseal", None),
         SignedFormat::Oms {
@@ -66,7 +73,7 @@ pub fn to_json(report: &Report) -> String {
             }),
         ),
     };
-    let json = JsonReport {
+    JsonReport {
         ok: report.ok(),
         format,
         oms,
@@ -84,8 +91,8 @@ pub fn to_json(report: &Report) -> String {
         signatures: &report.signatures,
         problems: &report.problems,
         lineage: &report.lineage,
-    };
-    serde_json::to_string(&json).unwrap_or_else(|e| error_json(&e.to_string()))
+        bundle: report.bundle.as_deref().map(|b| Box::new(json_report(b))),
+    }
 }
 
 /// The JSON object for an error that stopped the command (exit 2).
@@ -155,7 +162,7 @@ pub fn to_text(report: &Report) -> String {
 pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     let mut out = String::new();
     if quiet {
-        for p in &report.problems {
+        for p in report.all_problems() {
             let kind = style.note(&format!("{:<20}", p.kind.as_str()));
             let _ = writeln!(out, "{kind} {}", problem_text(p));
         }
@@ -170,6 +177,10 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     write_lineage(&mut out, report);
     write_problems(&mut out, report, style);
     write_verdict(&mut out, report, style);
+    if let Some(bundle) = &report.bundle {
+        out.push('\n');
+        out.push_str(&to_text_styled(bundle, style, quiet));
+    }
     out
 }
 
@@ -285,7 +296,7 @@ fn write_verdict(out: &mut String, report: &Report, style: Style) {
     let reached = report
         .reached
         .map_or_else(|| no_level(report).to_string(), level_name);
-    if report.ok() {
+    if report.holds() {
         let _ = writeln!(out, "{} level {reached} holds", style.good("OK:"));
     } else {
         let _ = writeln!(
@@ -418,8 +429,7 @@ pub fn to_sarif(report: &Report, dir: &std::path::Path) -> String {
         })
         .collect();
     let results: Vec<_> = report
-        .problems
-        .iter()
+        .all_problems()
         .map(|p| {
             json!({
                 "ruleId": p.kind.as_str(),

@@ -596,8 +596,9 @@ fn threshold_problem(
         .keys
         .iter()
         .map(|k| format!("{} ({})", k.name, short_keyid(&k.keyid)))
+        .chain(policy.anchors.iter().map(|a| a.name.clone()))
         .collect();
-    message.push_str(&format!("; trusted keys: {}", trusted.join(", ")));
+    message.push_str(&format!("; trusted signers: {}", trusted.join(", ")));
     Problem::new(ProblemKind::ThresholdNotMet, sig_path, message)
 }
 

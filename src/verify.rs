@@ -124,12 +124,27 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// The lineage recorded, and what levels 2 and 3 found of it.
     pub lineage: Lineage,
+    /// The OMS bundle beside the manifest (`model.sig`), verified too.
+    pub bundle: Option<Box<Report>>,
 }
 
 impl Report {
-    /// Whether the required level holds with no problem.
+    /// Whether the required level holds with no problem, for the bundle
+    /// beside the manifest as well.
     pub fn ok(&self) -> bool {
+        self.holds() && self.bundle.as_ref().is_none_or(|b| b.ok())
+    }
+
+    /// Whether this report's own required level holds with no problem.
+    pub fn holds(&self) -> bool {
         self.problems.is_empty() && self.reached.is_some_and(|r| r >= self.required)
+    }
+
+    /// Every problem, the bundle's after the manifest's.
+    pub fn all_problems(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .chain(self.bundle.iter().flat_map(|b| b.problems.iter()))
     }
 }
 
@@ -221,6 +236,7 @@ fn verify_manifest(
         signatures: outcomes,
         problems,
         lineage,
+        bundle: None,
     };
     Ok((report, manifest))
 }

@@ -8,7 +8,7 @@ use crate::model_dir::ModelDir;
 use crate::paths::{UnsafePathReason, check_path};
 use crate::problem::{Problem, ProblemKind};
 use crate::stamp::FileStamp;
-use crate::{MANIFEST_FILE, SIGNATURE_FILE};
+use crate::{BUNDLE_FILE, MANIFEST_FILE, SIGNATURE_FILE};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::path::{Path, PathBuf};
 
@@ -73,9 +73,18 @@ pub enum WalkError {
 /// the command line: a matcher rooted at a relative `models/tiny` would strip
 /// that prefix from `models/tiny/models/tiny/.cache/x` and let `/.cache/`
 /// hide a file deep inside the model.
+///
+/// `model.sig`, an OMS bundle, is always among them.
 pub fn ignore_matcher(patterns: &[String]) -> Result<Gitignore, WalkError> {
     // Rooted at ".", the matcher strips nothing from the relative paths it is given.
     let mut builder = GitignoreBuilder::new(".");
+    // An OMS bundle need not be listed; one that is listed is still checked.
+    builder
+        .add_line(None, &format!("/{BUNDLE_FILE}"))
+        .map_err(|e| WalkError::BadIgnorePattern {
+            pattern: BUNDLE_FILE.to_string(),
+            reason: e.to_string(),
+        })?;
     for pattern in patterns {
         builder
             .add_line(None, pattern)

@@ -431,6 +431,13 @@ pub fn verify_chain(
     Ok(leaf.into_verified(anchor, sans))
 }
 
+/// A certificate's subject and SubjectPublicKeyInfo (DER), unverified:
+/// for a signer checking that its own certificate carries its key.
+pub fn subject_and_key(der: &[u8]) -> Result<(String, Vec<u8>), CertificateError> {
+    let parsed = ParsedCert::parse(der, "the certificate")?;
+    Ok((parsed.subject.clone(), parsed.spki_der.clone()))
+}
+
 /// Verify an X.509-style signature of `message` with the key in `spki_der`.
 ///
 /// `algorithm` is the signature algorithm's OID: ecdsa-with-SHA256/384/512

@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         signatures: Vec::new(),
         problems,
         lineage,
+        bundle: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),

@@ -16,8 +16,7 @@ pub mod write;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-/// The conventional name of an OMS bundle inside a model directory.
-pub const BUNDLE_FILE: &str = "model.sig";
+pub use crate::BUNDLE_FILE;
 
 /// Paths model_signing ignores unless told otherwise: git's own files.
 pub const DEFAULT_IGNORED: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];

@@ -142,6 +142,7 @@ pub fn verify(
         signatures: outcomes,
         problems,
         lineage: Default::default(),
+        bundle: None,
     })
 }
 

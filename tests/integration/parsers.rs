@@ -569,6 +569,7 @@ fn lineage_renders_safely(m: &Manifest) {
         signatures: Vec::new(),
         problems,
         lineage,
+        bundle: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),
