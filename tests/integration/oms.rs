@@ -377,3 +377,286 @@ fn a_bundle_is_refused_by_a_policy_for_another_method_naming_what_is_missing() {
         assert_eq!(json["level"]["reached"], Value::Null, "{json}");
     }
 }
+
+#[cfg(feature = "sigstore")]
+#[test]
+fn the_spec_sigstore_vector_verifies_offline_and_fails_with_the_wrong_identity() {
+    let (_scratch, model) = transparency_model("v1.1.0-sigstore");
+    let root = vectors().join("sigstore-python-4.5.1-embedded/production/trusted_root.json");
+    let run = |identity: &str, issuer: &str| {
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--bundle")
+            .arg(spec_vector("valid/sigstore.bundle.json"))
+            .arg("--sigstore-root")
+            .arg(&root)
+            .args(["--identity", identity, "--issuer", issuer])
+            .args(["--ignore-path", "ignore-me", "--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let issuer = "https://sigstore.verify.ibm.com/oauth2";
+    let (code, json) = run("stefanb@us.ibm.com", issuer);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["oms"]["method"], "sigstore");
+    assert_eq!(json["signatures"][0]["status"], "valid");
+    let (code, json) = run("mallory@example.com", issuer);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["problems"][0]["kind"], "bad_signature");
+    let message = json["problems"][0]["message"].as_str().unwrap();
+    assert!(message.contains("stefanb@us.ibm.com"), "{message}");
+    let (code, json) = run("stefanb@us.ibm.com", "https://accounts.example.com");
+    assert_eq!(code, Some(1), "{json}");
+}
+
+#[test]
+fn the_spec_certificate_vector_verifies_and_a_pinned_identity_must_match() {
+    let (_scratch, model) = transparency_model("v1.1.0-elliptic-key");
+    let ca =
+        vectors().join("sigstore-model-transparency/scripts/tests/keys/certificate/ca-cert.pem");
+    let run = |extra: &[&str]| {
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--bundle")
+            .arg(spec_vector("valid/certificate.bundle.json"))
+            .arg("--ca")
+            .arg(&ca)
+            .args(extra)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let (code, json) = run(&[]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["oms"]["method"], "certificate");
+    let (code, json) = run(&["--cert-identity", "CN=intermediate-ca"]);
+    assert_eq!(code, Some(0), "{json}");
+    let (code, json) = run(&["--cert-identity", "CN=someone-else"]);
+    assert_eq!(code, Some(1), "{json}");
+    let message = json["problems"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not CN=someone-else"), "{message}");
+}
+
+/// A trust.toml naming the transparency CA, with extra lines for the entry.
+fn ca_policy(dir: &Path, extra: &str) -> PathBuf {
+    let ca =
+        vectors().join("sigstore-model-transparency/scripts/tests/keys/certificate/ca-cert.pem");
+    let policy = dir.join("trust.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "threshold = 1\n[[ca]]\nname = \"Transparency test PKI\"\ncertificates = \"{}\"\n{extra}",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    policy
+}
+
+#[test]
+fn a_policy_ca_counts_by_its_name_and_stops_counting_when_expired_or_revoked() {
+    let (scratch, model) = transparency_model("v1.1.0-elliptic-key");
+    let run = |policy: &Path| {
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--bundle")
+            .arg(spec_vector("valid/certificate.bundle.json"))
+            .arg("--trust")
+            .arg(policy)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let (code, json) = run(&ca_policy(scratch.path(), ""));
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["signatures"][0]["key_name"], "Transparency test PKI");
+    let (code, json) = run(&ca_policy(
+        scratch.path(),
+        "expires = 2020-01-01T00:00:00Z\n",
+    ));
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["signatures"][0]["status"], "expired");
+    let (code, json) = run(&ca_policy(scratch.path(), "revoked = true\n"));
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["signatures"][0]["status"], "revoked");
+    let (code, json) = run(&ca_policy(
+        scratch.path(),
+        "identity = \"CN=intermediate-ca\"\n",
+    ));
+    assert_eq!(code, Some(0), "{json}");
+}
+
+/// A small model of three files, one in a subdirectory.
+fn small_model(scratch: &Path) -> PathBuf {
+    let model = scratch.join("model");
+    std::fs::create_dir_all(model.join("sub")).unwrap();
+    std::fs::write(model.join("config.json"), b"{}\n").unwrap();
+    std::fs::write(model.join("weights.bin"), vec![7u8; 5000]).unwrap();
+    std::fs::write(model.join("sub/tokenizer.json"), b"{\"v\": 1}\n").unwrap();
+    model
+}
+
+fn ec_key(scratch: &Path, curve: &str) -> (PathBuf, PathBuf) {
+    let prefix = scratch.join(format!("keys/{curve}"));
+    std::fs::create_dir_all(scratch.join("keys")).unwrap();
+    modelseal()
+        .args(["keygen", "--no-passphrase", "--algorithm", curve, "--out"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
+
+#[test]
+fn bundle_then_verify_round_trips_in_files_and_shards_mode_and_names_a_change() {
+    let scratch = tempfile::tempdir().unwrap();
+    let model = small_model(scratch.path());
+    let (key, public) = ec_key(scratch.path(), "p384");
+    for shards in [false, true] {
+        let mut bundle = modelseal();
+        bundle.arg("bundle").arg(&model).arg("--key").arg(&key);
+        if shards {
+            bundle.args(["--shards", "--shard-size", "1024"]);
+        }
+        bundle.assert().success();
+        let verify = || {
+            let output = modelseal()
+                .arg("verify")
+                .arg(&model)
+                .arg("--key")
+                .arg(&public)
+                .args(["--format", "json"])
+                .output()
+                .unwrap();
+            let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+            (output.status.code(), json)
+        };
+        let (code, json) = verify();
+        assert_eq!(code, Some(0), "{json}");
+        let serialization = if shards { "shards" } else { "files" };
+        assert_eq!(json["oms"]["serialization"], serialization);
+        assert_eq!(json["files"]["checked"], 3);
+        let original = std::fs::read(model.join("weights.bin")).unwrap();
+        let mut changed = original.clone();
+        changed[4500] ^= 1;
+        std::fs::write(model.join("weights.bin"), &changed).unwrap();
+        let (code, json) = verify();
+        assert_eq!(code, Some(1), "{json}");
+        assert_eq!(json["problems"][0]["kind"], "hash_mismatch", "{json}");
+        assert_eq!(json["problems"][0]["path"], "weights.bin");
+        std::fs::write(model.join("weights.bin"), &original).unwrap();
+    }
+}
+
+#[test]
+fn bundle_refuses_an_ed25519_key_an_empty_model_and_a_link() {
+    let scratch = tempfile::tempdir().unwrap();
+    let model = small_model(scratch.path());
+    let ed = scratch.path().join("ed");
+    modelseal()
+        .args(["keygen", "--no-passphrase", "--out"])
+        .arg(&ed)
+        .assert()
+        .success();
+    let out = modelseal()
+        .arg("bundle")
+        .arg(&model)
+        .arg("--key")
+        .arg(ed.with_extension("key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--algorithm p256"));
+
+    let (key, _) = ec_key(scratch.path(), "p256");
+    let empty = scratch.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = modelseal()
+        .arg("bundle")
+        .arg(&empty)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no file to sign"));
+
+    std::os::unix::fs::symlink("/etc/hostname", model.join("link")).unwrap();
+    let out = modelseal()
+        .arg("bundle")
+        .arg(&model)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("link: a symbolic link"), "{stderr}");
+    assert!(!model.join("model.sig").exists());
+}
+
+#[test]
+fn a_directory_with_both_formats_verifies_both_and_fails_when_the_bundle_fails() {
+    let scratch = tempfile::tempdir().unwrap();
+    let model = small_model(scratch.path());
+    let (ec, ec_public) = ec_key(scratch.path(), "p256");
+    let ed = scratch.path().join("keys/ed");
+    modelseal()
+        .args(["keygen", "--no-passphrase", "--out"])
+        .arg(&ed)
+        .assert()
+        .success();
+    modelseal()
+        .arg("init")
+        .arg(&model)
+        .args(["--name", "acme/both", "--version", "1.0.0"])
+        .assert()
+        .success();
+    modelseal()
+        .arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(ed.with_extension("key"))
+        .assert()
+        .success();
+    modelseal()
+        .arg("bundle")
+        .arg(&model)
+        .arg("--key")
+        .arg(&ec)
+        .assert()
+        .success();
+    let manifest = std::fs::read_to_string(model.join("provenance.toml")).unwrap();
+    assert!(!manifest.contains("model.sig"), "{manifest}");
+    let verify = |keys: &[&Path]| {
+        let mut cmd = modelseal();
+        cmd.arg("verify").arg(&model);
+        for key in keys {
+            cmd.arg("--key").arg(key);
+        }
+        let output = cmd.args(["--format", "json"]).output().unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let ed_public = ed.with_extension("pub");
+    let (code, json) = verify(&[&ed_public, &ec_public]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["format"], "modelseal");
+    assert_eq!(json["bundle"]["format"], "oms");
+    assert_eq!(json["bundle"]["ok"], true);
+    // The manifest holds, but the bundle's key is not trusted: the whole fails.
+    let (code, json) = verify(&[&ed_public]);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["level"]["reached"], 1);
+    assert_eq!(json["bundle"]["problems"][0]["kind"], "bad_signature");
+}
