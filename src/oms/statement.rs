@@ -67,15 +67,16 @@ pub struct SignedModel {
     pub files: Vec<SignedFile>,
 }
 
+/// The statement, its predicate read as `P`: first skipped, to check the
+/// types before the predicate's shape, then as OMS v1.0's.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StatementDoc {
+struct StatementDoc<P> {
     #[serde(rename = "_type")]
     statement_type: String,
     subject: Vec<SubjectDoc>,
     predicate_type: String,
-    /// Parsed once the predicate type is known.
-    predicate: Option<serde_json::Value>,
+    predicate: Option<P>,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +120,7 @@ fn malformed(what: impl Into<String>) -> OmsError {
 /// Parses and checks the statement: its types, its one subject, and that
 /// the resources hash to the subject's digest.
 pub fn parse(payload: &[u8]) -> Result<SignedModel, OmsError> {
-    let doc: StatementDoc = serde_json::from_slice(payload)
+    let doc: StatementDoc<serde::de::IgnoredAny> = serde_json::from_slice(payload)
         .map_err(|e| malformed(format!("is not an in-toto statement: {e}")))?;
     if doc.statement_type != STATEMENT_TYPE {
         return Err(malformed(format!(
@@ -146,9 +147,14 @@ pub fn parse(payload: &[u8]) -> Result<SignedModel, OmsError> {
         .sha256
         .parse()
         .map_err(|_| malformed("has a subject sha256 that is not 64 lowercase hex digits"))?;
-    let predicate = doc.predicate.ok_or_else(|| malformed("has no predicate"))?;
-    let predicate: PredicateDoc = serde_json::from_value(predicate)
+    if doc.predicate.is_none() {
+        return Err(malformed("has no predicate"));
+    }
+    let full: StatementDoc<PredicateDoc> = serde_json::from_slice(payload)
         .map_err(|e| malformed(format!("has a predicate that is not OMS v1.0: {e}")))?;
+    let predicate = full
+        .predicate
+        .ok_or_else(|| malformed("has no predicate"))?;
     let method = parse_method(&predicate.serialization)?;
     let resources = check_root_digest(&predicate.resources, &root_digest)?;
     let files = match method {

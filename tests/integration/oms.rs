@@ -660,3 +660,32 @@ fn a_directory_with_both_formats_verifies_both_and_fails_when_the_bundle_fails()
     assert_eq!(json["level"]["reached"], 1);
     assert_eq!(json["bundle"]["problems"][0]["kind"], "bad_signature");
 }
+
+#[test]
+fn an_ignore_path_of_dot_or_dotdot_does_not_hide_the_model() {
+    let scratch = tempfile::tempdir().unwrap();
+    let model = small_model(scratch.path());
+    let (key, public) = ec_key(scratch.path(), "p256");
+    modelseal()
+        .arg("bundle")
+        .arg(&model)
+        .arg("--key")
+        .arg(&key)
+        .args(["--ignore-path", ".", "--ignore-path", "../model"])
+        .assert()
+        .success();
+    std::fs::write(model.join("added.py"), b"import os\n").unwrap();
+    let output = modelseal()
+        .arg("verify")
+        .arg(&model)
+        .arg("--key")
+        .arg(&public)
+        .args(["--ignore-path", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{json}");
+    assert_eq!(json["files"]["checked"], 3, "{json}");
+    assert_eq!(json["problems"][0]["kind"], "unexpected_file");
+    assert_eq!(json["problems"][0]["path"], "added.py");
+}
