@@ -114,6 +114,23 @@ impl EcPublicKey {
     }
 }
 
+impl EcPublicKey {
+    /// Whether `signature` (DER) is this key's signature of a message whose
+    /// digest, by whatever hash the caller's algorithm names, is `prehash`
+    /// (an X.509 signature names its hash apart from the curve).
+    pub fn verifies_prehash(&self, prehash: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        match self {
+            Self::P256(k) => p256::ecdsa::DerSignature::from_bytes(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+            Self::P384(k) => p384::ecdsa::DerSignature::from_bytes(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+            Self::P521(k) => p521::ecdsa::DerSignature::from_bytes(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+        }
+    }
+}
+
 /// An ECDSA private key (zeroized on drop by the curve crates).
 pub enum EcSigningKey {
     /// P-256.

@@ -30,12 +30,12 @@
 //! constraints or certificate policies (a certificate that marks those
 //! critical is refused).
 
+use crate::ecdsa_key::{Curve, EcPublicKey};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
 use der::{Decode, Encode, Reader, SliceReader};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::Verifier;
-use signature::hazmat::PrehashVerifier;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
@@ -467,9 +467,11 @@ pub fn ecdsa_algorithm_for_key(spki_der: &[u8]) -> Result<ObjectIdentifier, Cert
         reason,
     };
     match parse_public_key(spki_der).map_err(unsupported)? {
-        PublicKey::P256(_) => Ok(rfc5912::ECDSA_WITH_SHA_256),
-        PublicKey::P384(_) => Ok(rfc5912::ECDSA_WITH_SHA_384),
-        PublicKey::P521(_) => Ok(rfc5912::ECDSA_WITH_SHA_512),
+        PublicKey::Ec(key) => Ok(match key.curve() {
+            Curve::P256 => rfc5912::ECDSA_WITH_SHA_256,
+            Curve::P384 => rfc5912::ECDSA_WITH_SHA_384,
+            Curve::P521 => rfc5912::ECDSA_WITH_SHA_512,
+        }),
         PublicKey::Rsa(_) => Err(unsupported("an RSA key, where OMS expects ECDSA".into())),
     }
 }
@@ -976,9 +978,7 @@ fn unsupported_algorithm(oid: &ObjectIdentifier, what: &str) -> CertificateError
 
 /// A public key this module can verify with.
 enum PublicKey {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(p521::ecdsa::VerifyingKey),
+    Ec(EcPublicKey),
     Rsa(rsa::PublicKey),
 }
 
@@ -997,23 +997,10 @@ fn parse_ec_key(spki: &spki::SubjectPublicKeyInfoRef) -> Result<PublicKey, Strin
         .algorithm
         .parameters_oid()
         .map_err(|_| "the EC key names no curve".to_owned())?;
-    let point = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or("the EC point is not whole bytes")?;
-    let bad_point = |_| format!("the EC point is not on curve {curve}");
-    match curve {
-        rfc5912::SECP_256_R_1 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-            .map(PublicKey::P256)
-            .map_err(bad_point),
-        rfc5912::SECP_384_R_1 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-            .map(PublicKey::P384)
-            .map_err(bad_point),
-        rfc5912::SECP_521_R_1 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
-            .map(PublicKey::P521)
-            .map_err(bad_point),
-        other => Err(format!("EC curve {other} is not supported")),
-    }
+    let der = spki.to_der().map_err(|e| e.to_string())?;
+    EcPublicKey::from_spki_der(&der)
+        .map(PublicKey::Ec)
+        .ok_or_else(|| format!("EC curve {curve} is not supported, or the point is not on it"))
 }
 
 fn parse_rsa_key(spki: spki::SubjectPublicKeyInfoRef) -> Result<PublicKey, String> {
@@ -1073,12 +1060,7 @@ fn digest(hash: HashAlgorithm, message: &[u8]) -> Vec<u8> {
 /// ECDSA over a prehash, so the hash is the one the algorithm OID names.
 fn verify_ecdsa(key: &PublicKey, prehash: &[u8], signature: &[u8]) -> bool {
     match key {
-        PublicKey::P256(k) => p256::ecdsa::DerSignature::try_from(signature)
-            .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
-        PublicKey::P384(k) => p384::ecdsa::DerSignature::try_from(signature)
-            .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
-        PublicKey::P521(k) => p521::ecdsa::DerSignature::try_from(signature)
-            .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+        PublicKey::Ec(key) => key.verifies_prehash(prehash, signature),
         PublicKey::Rsa(_) => false,
     }
 }
