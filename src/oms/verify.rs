@@ -188,9 +188,12 @@ fn read_bundle(
                     reason: "no such file; give the bundle with --bundle FILE".into(),
                 }));
             }
-            let from = model
-                .path_to_read(BUNDLE_FILE)
-                .unwrap_or_else(|_| path.clone());
+            let from = model.path_to_read(BUNDLE_FILE).map_err(|reason| {
+                OmsVerifyError::Read(SourceError::Unreadable {
+                    file: path.clone(),
+                    reason: format!("a name that {reason}"),
+                })
+            })?;
             let bytes = read(&from, false)?;
             Ok((path, bytes))
         }
