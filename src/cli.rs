@@ -889,13 +889,29 @@ fn signing_chain(
     let leaf = chain
         .first()
         .ok_or_else(|| Failure::input("no certificate"))?;
-    let (subject, spki) = modelseal::x509::subject_and_key(leaf)
+    let leaf = modelseal::x509::summary(leaf)
         .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-    if spki != key.public_key().spki_der() {
+    let subject = escape::field(&leaf.subject);
+    if leaf.spki_der != key.public_key().spki_der() {
         return Err(Failure::input(format!(
-            "{}: the first certificate ({}) is not for the key given with --key; put the signing certificate first, then its intermediates",
+            "{}: the first certificate ({subject}) is not for the key given with --key; put the signing certificate first, then its intermediates",
+            path.display()
+        )));
+    }
+    // A bundle signed under a certificate outside its validity never verifies.
+    let now = Timestamp::now().instant().unix_timestamp();
+    if now < leaf.not_before_unix || now > leaf.not_after_unix {
+        let at = |unix: i64| {
+            time::OffsetDateTime::from_unix_timestamp(unix)
+                .ok()
+                .and_then(Timestamp::new)
+                .map_or_else(|| unix.to_string(), |t| t.to_string())
+        };
+        return Err(Failure::input(format!(
+            "{}: the signing certificate ({subject}) is valid from {} to {}, not now; renew it",
             path.display(),
-            escape::field(&subject)
+            at(leaf.not_before_unix),
+            at(leaf.not_after_unix)
         )));
     }
     Ok(chain)

@@ -431,11 +431,29 @@ pub fn verify_chain(
     Ok(leaf.into_verified(anchor, sans))
 }
 
-/// A certificate's subject and SubjectPublicKeyInfo (DER), unverified:
-/// for a signer checking that its own certificate carries its key.
-pub fn subject_and_key(der: &[u8]) -> Result<(String, Vec<u8>), CertificateError> {
+/// What a signer checks of its own certificate before signing with it:
+/// read, not verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSummary {
+    /// The subject, RFC 4514 style, control characters escaped.
+    pub subject: String,
+    /// The SubjectPublicKeyInfo, DER.
+    pub spki_der: Vec<u8>,
+    /// notBefore, seconds since the Unix epoch.
+    pub not_before_unix: i64,
+    /// notAfter, seconds since the Unix epoch.
+    pub not_after_unix: i64,
+}
+
+/// Reads a certificate's subject, key and validity, unverified.
+pub fn summary(der: &[u8]) -> Result<CertificateSummary, CertificateError> {
     let parsed = ParsedCert::parse(der, "the certificate")?;
-    Ok((parsed.subject.clone(), parsed.spki_der.clone()))
+    Ok(CertificateSummary {
+        subject: parsed.subject.clone(),
+        spki_der: parsed.spki_der.clone(),
+        not_before_unix: parsed.not_before,
+        not_after_unix: parsed.not_after,
+    })
 }
 
 /// Verify an X.509-style signature of `message` with the key in `spki_der`.

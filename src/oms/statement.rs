@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The OMS v1.0 predicate type.
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// Most `ignore_paths` a statement may sign: each becomes a glob, and a
+/// hostile bundle is read before its signature is known to hold.
+pub const MAX_IGNORE_PATHS: usize = 4096;
 /// The predicate of model_signing 0.2, before OMS v1.0.
 const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
 
@@ -57,6 +60,11 @@ pub struct SignedModel {
     pub name: String,
     /// The subject's digest (the root digest).
     pub root_digest: Sha256Digest,
+    /// The SHA-256 of the resources' digests in payload order: the root
+    /// digest, when the statement is consistent. Compared once the
+    /// signature is known to hold, so a tampered payload is a bad
+    /// signature, not a malformed file.
+    pub resources_digest: Sha256Digest,
     /// The serialization method.
     pub method: Method,
     /// The signed `ignore_paths`, relative to the model.
@@ -156,7 +164,13 @@ pub fn parse(payload: &[u8]) -> Result<SignedModel, OmsError> {
         .predicate
         .ok_or_else(|| malformed("has no predicate"))?;
     let method = parse_method(&predicate.serialization)?;
-    let resources = check_root_digest(&predicate.resources, &root_digest)?;
+    if predicate.serialization.ignore_paths.len() > MAX_IGNORE_PATHS {
+        return Err(malformed(format!(
+            "signs {} ignore_paths; at most {MAX_IGNORE_PATHS} are accepted",
+            predicate.serialization.ignore_paths.len()
+        )));
+    }
+    let (resources, resources_digest) = parse_resources(&predicate.resources)?;
     let files = match method {
         Method::Files => files_of(&resources)?,
         Method::Shards(size) => sharded_files_of(&resources, size)?,
@@ -164,6 +178,7 @@ pub fn parse(payload: &[u8]) -> Result<SignedModel, OmsError> {
     Ok(SignedModel {
         name: subject.name,
         root_digest,
+        resources_digest,
         method,
         ignore_paths: predicate.serialization.ignore_paths,
         allow_symlinks: predicate.serialization.allow_symlinks,
@@ -215,12 +230,11 @@ struct Resource<'a> {
     digest: Sha256Digest,
 }
 
-/// The subject digest is the SHA-256 of the resources' digests, in payload
-/// order; returns the resources with their digests parsed.
-fn check_root_digest<'a>(
-    resources: &'a [ResourceDoc],
-    root: &Sha256Digest,
-) -> Result<Vec<Resource<'a>>, OmsError> {
+/// The resources with their digests parsed, and the SHA-256 of those
+/// digests in payload order (which the subject's digest must be).
+fn parse_resources(
+    resources: &[ResourceDoc],
+) -> Result<(Vec<Resource<'_>>, Sha256Digest), OmsError> {
     let mut hasher = Sha256::new();
     let mut parsed = Vec::with_capacity(resources.len());
     for (index, resource) in resources.iter().enumerate() {
@@ -238,13 +252,20 @@ fn check_root_digest<'a>(
             digest,
         });
     }
-    let computed = Sha256Digest(hasher.finalize().into());
-    if computed != *root {
-        return Err(malformed(format!(
-            "is inconsistent: its resources hash to {computed}, but its subject's digest is {root}"
-        )));
+    Ok((parsed, Sha256Digest(hasher.finalize().into())))
+}
+
+impl SignedModel {
+    /// An error unless the resources hash to the subject's digest.
+    pub fn check_root_digest(&self) -> Result<(), OmsError> {
+        if self.resources_digest == self.root_digest {
+            return Ok(());
+        }
+        Err(malformed(format!(
+            "is inconsistent: its resources hash to {}, but its subject's digest is {}",
+            self.resources_digest, self.root_digest
+        )))
     }
-    Ok(parsed)
 }
 
 fn files_of(resources: &[Resource<'_>]) -> Result<Vec<SignedFile>, OmsError> {

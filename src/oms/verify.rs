@@ -95,8 +95,16 @@ pub fn verify(
         )),
         _ => None,
     };
-    let listing = list_target(&model_dir, &target, &mut signed)?;
-    let ignore = ignore_matcher(&signed, &target, &bundle_path, &listing, options)?;
+    // A statement the signer made inconsistent is an error; one an
+    // attacker altered fails its signature first.
+    if signatures.as_ref().is_none_or(|s| s.threshold_met) {
+        signed.check_root_digest()?;
+    }
+    let mut listing = list_target(&model_dir, &target, &mut signed)?;
+    if matches!(signed.method, Method::Shards(_)) {
+        drop_unsigned_empty_files(&mut listing, &signed);
+    }
+    let ignore = ignore_matcher(&signed, &target, &bundle_path, options)?;
     let expectation = expectation_of(&signed, ignore);
     let read_contents = signatures.as_ref().is_none_or(|s| s.threshold_met);
     let mut file_options = FileCheckOptions {
@@ -250,15 +258,26 @@ fn list_target(
     })
 }
 
+/// Shards mode lists no shard for an empty file, so an empty file the
+/// bundle does not name is no problem there. Dropped from the listing, not
+/// turned into ignore patterns: a directory of a million empty files would
+/// make a matcher of a million globs.
+fn drop_unsigned_empty_files(listing: &mut Listing, signed: &SignedModel) {
+    let named: std::collections::HashSet<&str> =
+        signed.files.iter().map(|f| f.path.as_str()).collect();
+    listing.entries.retain(|entry| {
+        let empty = matches!(&entry.kind, EntryKind::File(stamp) if stamp.size == 0);
+        !empty || entry.unsafe_reason.is_some() || named.contains(entry.path.as_str())
+    });
+}
+
 /// The names that need not be signed: the signed `ignore_paths` (each a
-/// path and everything under it), git's files, the bundle itself; in shards
-/// mode every empty file, which that mode cannot list; everything, when
-/// unsigned files are let through.
+/// path and everything under it), git's files, the bundle itself, the
+/// caller's; everything, when unsigned files are let through.
 fn ignore_matcher(
     signed: &SignedModel,
     target: &Target,
     bundle: &Path,
-    listing: &Listing,
     options: &OmsOptions<'_>,
 ) -> Result<Gitignore, OmsVerifyError> {
     if target.single.is_some() {
@@ -269,17 +288,6 @@ fn ignore_matcher(
     paths.extend(options.ignore_paths.iter().map(String::as_str));
     let bundle_rel = path_inside(bundle, &target.root);
     paths.extend(bundle_rel.as_deref());
-    if matches!(signed.method, Method::Shards(_)) {
-        paths.extend(
-            listing
-                .entries
-                .iter()
-                .filter_map(|entry| match &entry.kind {
-                    EntryKind::File(stamp) if stamp.size == 0 => Some(entry.path.as_str()),
-                    _ => None,
-                }),
-        );
-    }
     Ok(literal_matcher(&paths, options.ignore_unsigned_files)?)
 }
 

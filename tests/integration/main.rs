@@ -13,6 +13,7 @@ mod level0;
 mod level1;
 mod lineage;
 mod oms;
+mod oms_interop;
 mod parsers;
 mod precommit;
 mod properties;
