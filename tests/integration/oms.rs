@@ -689,3 +689,41 @@ fn an_ignore_path_of_dot_or_dotdot_does_not_hide_the_model() {
     assert_eq!(json["problems"][0]["kind"], "unexpected_file");
     assert_eq!(json["problems"][0]["path"], "added.py");
 }
+
+#[test]
+fn in_shards_mode_an_unsigned_empty_file_passes_and_any_other_change_does_not() {
+    let scratch = tempfile::tempdir().unwrap();
+    let model = small_model(scratch.path());
+    std::fs::write(model.join("empty.txt"), b"").unwrap();
+    let (key, public) = ec_key(scratch.path(), "p256");
+    modelseal()
+        .arg("bundle")
+        .arg(&model)
+        .arg("--key")
+        .arg(&key)
+        .args(["--shards", "--shard-size", "1000"])
+        .assert()
+        .success();
+    let verify = || {
+        let output = modelseal()
+            .arg("verify")
+            .arg(&model)
+            .arg("--key")
+            .arg(&public)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    // Shards mode lists no empty file, so one more or less is no change.
+    std::fs::write(model.join("also-empty"), b"").unwrap();
+    let (code, json) = verify();
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["files"]["checked"], 3, "{json}");
+    std::fs::write(model.join("also-empty"), b"x").unwrap();
+    let (code, json) = verify();
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["problems"][0]["kind"], "unexpected_file");
+    assert_eq!(json["problems"][0]["path"], "also-empty");
+}
