@@ -388,19 +388,20 @@ fn record_certificate_signature(
             Err(why) => refusals.push(format!("{}: {why}", anchor.name)),
         }
     }
+    let none_named = "the bundle is signed by the certificate method, and the policy names no \
+                      certificate authority (pass --ca CA.pem, or add a [[ca]] to trust.toml)";
+    record_refused(tally, &format!("signature {number}"), &refusals, none_named);
+}
+
+/// Records a signature no signer of the policy accepted: why each refused
+/// it, or, when the policy names none of the method's signers, which to add.
+fn record_refused(tally: &mut Tally<'_>, label: &str, refusals: &[String], none_named: &str) {
     let why = if refusals.is_empty() {
-        "the bundle is signed by the certificate method, and the policy names no certificate \
-         authority (pass --ca CA.pem, or add a [[ca]] to trust.toml)"
-            .to_string()
+        none_named.to_string()
     } else {
         refusals.join("; ")
     };
-    tally.record(
-        "",
-        None,
-        format!("signature {number}"),
-        Err(format!("signature {number}: {why}")),
-    );
+    tally.record("", None, label.to_string(), Err(format!("{label}: {why}")));
 }
 
 /// The leaf's subject when the chain, the identity and the signature hold.
@@ -472,19 +473,10 @@ fn record_keyless_signature(
             Err(why) => refusals.push(format!("{}: {why}", anchor.name)),
         }
     }
-    let why = if refusals.is_empty() {
-        "the bundle is signed by Sigstore (keyless), and the policy names no Sigstore identity \
-         (pass --sigstore-root trusted_root.json --identity ID --issuer URL, or add a [[sigstore]] to trust.toml)"
-            .to_string()
-    } else {
-        refusals.join("; ")
-    };
-    tally.record(
-        "",
-        None,
-        "the keyless signature".into(),
-        Err(format!("the keyless signature: {why}")),
-    );
+    let none_named = "the bundle is signed by Sigstore (keyless), and the policy names no \
+                      Sigstore identity (pass --sigstore-root trusted_root.json --identity ID \
+                      --issuer URL, or add a [[sigstore]] to trust.toml)";
+    record_refused(tally, "the keyless signature", &refusals, none_named);
 }
 
 #[cfg(feature = "sigstore")]

@@ -2,7 +2,7 @@
 //! tests/oms-vectors (a copy of ../shared/oms-vectors) gives its expected
 //! outcome, through the real binary.
 
-use crate::common::modelseal;
+use crate::common::{copy_tree, modelseal};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -13,20 +13,6 @@ pub fn vectors() -> PathBuf {
 
 fn conformance() -> PathBuf {
     vectors().join("oms-conformance-sampras343/test")
-}
-
-/// Copies a directory tree (files only; the test data holds no links).
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The arguments that name the signer the way the case's config does.
