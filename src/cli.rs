@@ -40,7 +40,7 @@ const PASSPHRASE_ENV: &str = "MODELSEAL_PASSPHRASE";
 #[command(
     name = "modelseal",
     version,
-    about = "Signed provenance for machine-learning models: file digests, lineage and Ed25519 signatures",
+    about = "Signed provenance for machine-learning models: file digests, lineage and Ed25519 signatures; OpenSSF Model Signing bundles",
     long_about = None,
 )]
 struct Cli {
