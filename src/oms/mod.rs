@@ -55,7 +55,9 @@ fn escape_glob(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for (i, c) in path.chars().enumerate() {
         let leading = i == 0 && (c == '!' || c == '#');
-        if leading || matches!(c, '*' | '?' | '[' | ']' | '\\') {
+        // `{a,b}` is an alternation to the glob engine: escaped, or the
+        // ignore path `{a.py,notes}` would hide `a.py`.
+        if leading || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
             out.push('\\');
         }
         out.push(c);
