@@ -701,6 +701,549 @@ proptest! {
     }
 }
 
+// ---------------------------------------------------------------- (c) OMS bundles
+//
+// An OpenSSF Model Signing bundle (`model.sig`) and the in-toto statement in
+// its DSSE payload are the attacker's as much as a manifest is. The
+// `oms_bundle` fuzz target does what `oms_never_panics` does.
+
+const OMS_KEY_BUNDLE: &[u8] = include_bytes!(
+    "../../tests/oms-vectors/ossf-model-signing-spec/test-vectors/v1.0/valid/key.bundle.json"
+);
+const OMS_CERT_BUNDLE: &[u8] = include_bytes!(
+    "../../tests/oms-vectors/ossf-model-signing-spec/test-vectors/v1.0/valid/certificate.bundle.json"
+);
+const OMS_SIGSTORE_BUNDLE: &[u8] = include_bytes!(
+    "../../tests/oms-vectors/ossf-model-signing-spec/test-vectors/v1.0/valid/sigstore.bundle.json"
+);
+const OMS_HISTORICAL_KEY_BUNDLE: &[u8] = include_bytes!(
+    "../../tests/oms-vectors/oms-conformance-sampras343/test/test-cases/verify/historical/historical-v1.1.0-elliptic-key/bundle.sig"
+);
+const OMS_BUNDLES: &[&[u8]] = &[
+    OMS_KEY_BUNDLE,
+    OMS_CERT_BUNDLE,
+    OMS_SIGSTORE_BUNDLE,
+    OMS_HISTORICAL_KEY_BUNDLE,
+];
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The statement a bundle's DSSE envelope carries, decoded.
+fn oms_payload(bundle: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let doc: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    let payload = doc["dsseEnvelope"]["payload"].as_str().unwrap();
+    base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .unwrap()
+}
+
+/// `bundle` with its DSSE payload replaced by `payload`.
+fn with_payload(bundle: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    doc["dsseEnvelope"]["payload"] = b64(payload).into();
+    serde_json::to_vec(&doc).unwrap()
+}
+
+/// What `oms::verify` does with a parsed statement's names, short of
+/// reading a directory: the shape each method gives its files, the ignore
+/// matcher of the signed ignore paths, level 0 against a listing that holds
+/// every signed name (as links, never opened) and an unsigned one, and the
+/// reports. No panic, every unsafe signed path reported, no raw control
+/// character in the text report.
+fn oms_names_behave(signed: &modelseal::oms::statement::SignedModel) {
+    use modelseal::intact::{self, Content, Expectation, ExpectedFile, FileCheckOptions};
+    use modelseal::oms::statement::{Method, SignedContent};
+    use modelseal::paths::check_path;
+    use modelseal::problem::ProblemKind;
+    use modelseal::walk::{Entry, EntryKind, Listing};
+    for file in &signed.files {
+        assert!(file.resource >= 1, "{file:?}");
+        match (signed.method, &file.content, file.size) {
+            (Method::Files, SignedContent::Whole(_), None) => {}
+            (Method::Shards(n), SignedContent::Whole(_), Some(size)) => {
+                assert!(size >= 1 && size <= n, "{file:?}")
+            }
+            (Method::Shards(n), SignedContent::Shards(shards), Some(size)) => {
+                assert!(shards.len() >= 2, "{file:?}");
+                assert_eq!(shard_count(size, n), shards.len() as u64, "{file:?}");
+            }
+            _ => panic!("not the shape of {:?}: {file:?}", signed.method),
+        }
+    }
+    let mut ignored: Vec<&str> = signed.ignore_paths.iter().map(String::as_str).collect();
+    ignored.extend(modelseal::oms::DEFAULT_IGNORED);
+    ignored.push("model.sig");
+    // Each ignore path is literal: the matcher always builds, and each path
+    // ignores itself and everything under it, whatever glob characters it
+    // holds. In shards mode every empty file's name (the attacker's) joins
+    // it: the signed names stand in.
+    let literal = |paths: &[&str]| {
+        let matcher =
+            modelseal::oms::literal_matcher(paths, false).expect("literal paths make a matcher");
+        for path in paths {
+            let path = path.trim_end_matches('/');
+            if check_path(path).is_err() {
+                continue;
+            }
+            assert!(
+                modelseal::walk::is_ignored(&matcher, path),
+                "{path:?} not ignored"
+            );
+            let under = format!("{path}/x");
+            assert!(
+                modelseal::walk::is_ignored(&matcher, &under),
+                "{under:?} not ignored"
+            );
+        }
+        matcher
+    };
+    let mut with_names = ignored.clone();
+    with_names.extend(signed.files.iter().map(|f| f.path.as_str()));
+    literal(&with_names);
+    let matcher = literal(&ignored);
+    let mut entries: Vec<Entry> = signed
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .chain(signed.ignore_paths.iter().cloned())
+        .chain(["unsigned.bin".to_string()])
+        .map(|path| Entry {
+            unsafe_reason: check_path(&path).err(),
+            path,
+            kind: EntryKind::Symlink,
+            blob: None,
+            ignored: false,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries.dedup_by(|a, b| a.path == b.path);
+    let expectation = Expectation {
+        files: signed
+            .files
+            .iter()
+            .map(|file| ExpectedFile {
+                path: &file.path,
+                size: file.size,
+                content: match &file.content {
+                    SignedContent::Whole(digest) => Content::Whole(digest),
+                    SignedContent::Shards(shards) => Content::Shards(shards),
+                },
+                place: file.resource,
+            })
+            .collect(),
+        ignore: matcher,
+        shard_size: match signed.method {
+            Method::Shards(size) => size,
+            Method::Files => u64::MAX,
+        },
+        place_label: "resource",
+        unlisted_fix: "the bundle does not sign it",
+    };
+    let mut options = FileCheckOptions {
+        jobs: 1,
+        lfs_pointers: false,
+        cache: None,
+        read_contents: false,
+    };
+    let (problems, files) = intact::compare_expected(
+        Path::new("/nonexistent/modelseal-test"),
+        &expectation,
+        Listing {
+            entries,
+            problems: Vec::new(),
+        },
+        &mut options,
+        &modelseal::hashing::NoProgress,
+    );
+    assert_eq!(files.checked, 0, "a file was read");
+    for file in &signed.files {
+        if check_path(&file.path).is_err() {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.kind == ProblemKind::UnsafePath && p.path == file.path),
+                "unsafe signed path {:?} not reported: {problems:?}",
+                file.path
+            );
+        }
+    }
+    let report = modelseal::verify::Report {
+        model: modelseal::verify::ModelSummary {
+            name: signed.name.clone(),
+            version: String::new(),
+            kind: Kind::Model,
+        },
+        format: modelseal::verify::SignedFormat::Oms {
+            method: "key",
+            serialization: match signed.method {
+                Method::Files => "files",
+                Method::Shards(_) => "shards",
+            },
+            bundle: "model.sig".into(),
+            root_digest: signed.root_digest,
+        },
+        required: 0,
+        reached: None,
+        files,
+        signatures: Vec::new(),
+        problems,
+        lineage: Default::default(),
+        bundle: None,
+    };
+    let text = modelseal::report::to_text(&report);
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control character in: {text:?}"
+    );
+    serde_json::from_str::<serde_json::Value>(&modelseal::report::to_json(&report))
+        .expect("the JSON report is JSON");
+}
+
+/// A bundle's bytes, and the same bytes as a bare statement: errors are
+/// fine, panics are not.
+fn oms_never_panics(bytes: &[u8]) {
+    use modelseal::oms::{bundle::Bundle, statement};
+    if let Ok(bundle) = Bundle::parse(bytes) {
+        let _ = bundle.material.method();
+        assert!(!bundle.envelope.signatures.is_empty());
+        if let Ok(signed) = statement::parse(&bundle.envelope.payload) {
+            oms_names_behave(&signed);
+        }
+    }
+    if let Ok(signed) = statement::parse(bytes) {
+        oms_names_behave(&signed);
+    }
+}
+
+/// Mutations of a seed bundle's decoded statement, put back in the bundle.
+fn mutated_oms_payload() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::sample::select(OMS_BUNDLES),
+        prop::collection::vec(edit(), 1..6),
+    )
+        .prop_map(|(bundle, edits)| with_payload(bundle, &apply(&oms_payload(bundle), &edits)))
+}
+
+/// Names a signer (or an attacker who re-signs) may write: plain paths,
+/// every unsafe form, terminal escapes, colliding spellings, shard-like names.
+fn oms_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-z]{1,6}(/[a-z]{1,6}){0,2}(\\.bin)?",
+        2 => prop::sample::select(vec![
+            "", ".", "..", "../outside", "a/../../b", "/etc/passwd", "a//b", "a/", "./a",
+            "C:/x", "c:x", "a\\b", "a\u{0}b", "a\u{1b}[2Jb", "\u{202e}nib.exe", "Model.bin",
+            "model.bin", "caf\u{e9}", "cafe\u{301}", ".git/config", ".gitattributes", "model.sig",
+            "provenance.toml", "a:0:5", "a:", ":", "::", "a:5:0", "{a,b}", "[ab]", "*", "**/x",
+            "!x", "#x", "x ", " ", "a/b/c/d/e/f/g/h",
+        ])
+        .prop_map(String::from),
+        1 => text(12),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        prop::sample::select(vec![0.0, -1.0, 0.5, 7.0, 1e9, 9007199254740993.0, 1e300])
+            .prop_map(Value::from),
+        text(12).prop_map(Value::from),
+        oms_name().prop_map(Value::from),
+        Just(json!([])),
+        Just(json!({})),
+        Just(json!([{}])),
+        Just(json!({"sha256": "00"})),
+    ]
+}
+
+/// Where a random value may replace what a signer writes.
+const STATEMENT_FIELDS: &[&str] = &[
+    "/_type",
+    "/subject",
+    "/subject/0",
+    "/subject/0/name",
+    "/subject/0/digest",
+    "/subject/0/digest/sha256",
+    "/predicateType",
+    "/predicate",
+    "/predicate/serialization",
+    "/predicate/serialization/method",
+    "/predicate/serialization/hash_type",
+    "/predicate/serialization/allow_symlinks",
+    "/predicate/serialization/ignore_paths",
+    "/predicate/serialization/shard_size",
+    "/predicate/resources",
+    "/predicate/resources/0",
+    "/predicate/resources/0/name",
+    "/predicate/resources/0/algorithm",
+    "/predicate/resources/0/digest",
+    "/predicate/resources/1/name",
+];
+
+const BUNDLE_FIELDS: &[&str] = &[
+    "/mediaType",
+    "/verificationMaterial",
+    "/verificationMaterial/publicKey",
+    "/verificationMaterial/publicKey/rawBytes",
+    "/verificationMaterial/x509CertificateChain",
+    "/verificationMaterial/x509CertificateChain/certificates",
+    "/verificationMaterial/x509CertificateChain/certificates/0/rawBytes",
+    "/verificationMaterial/tlogEntries",
+    "/dsseEnvelope",
+    "/dsseEnvelope/payload",
+    "/dsseEnvelope/payloadType",
+    "/dsseEnvelope/signatures",
+    "/dsseEnvelope/signatures/0/sig",
+];
+
+/// A statement as a signer writes it, its root digest right, and what it
+/// signs, for the round trip: (path, size in shards mode, digests).
+#[derive(Debug, Clone)]
+struct GeneratedStatement {
+    json: serde_json::Value,
+    shard_size: Option<u64>,
+    files: Vec<(String, Option<u64>, Vec<Sha256Digest>)>,
+}
+
+fn resource(name: &str, algorithm: &str, digest: &Sha256Digest) -> serde_json::Value {
+    serde_json::json!({ "name": name, "algorithm": algorithm, "digest": digest.to_hex() })
+}
+
+fn statement_json(
+    name: &str,
+    serialization: serde_json::Value,
+    resources: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for r in &resources {
+        let digest: Sha256Digest = r["digest"].as_str().unwrap().parse().unwrap();
+        hasher.update(digest.0);
+    }
+    let root = Sha256Digest(hasher.finalize().into());
+    serde_json::json!({
+        "_type": modelseal::oms::statement::STATEMENT_TYPE,
+        "subject": [{ "name": name, "digest": { "sha256": root.to_hex() } }],
+        "predicateType": modelseal::oms::statement::PREDICATE_TYPE,
+        "predicate": { "serialization": serialization, "resources": resources },
+    })
+}
+
+fn files_statement() -> impl Strategy<Value = GeneratedStatement> {
+    (
+        text(8),
+        prop::collection::vec((oms_name(), digest()), 0..6),
+        prop::collection::vec(oms_name(), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(name, files, ignore_paths, allow_symlinks)| {
+            let serialization = serde_json::json!({
+                "method": "files", "hash_type": "sha256",
+                "allow_symlinks": allow_symlinks, "ignore_paths": ignore_paths,
+            });
+            let resources = files
+                .iter()
+                .map(|(path, d)| resource(path, "sha256", d))
+                .collect();
+            GeneratedStatement {
+                json: statement_json(&name, serialization, resources),
+                shard_size: None,
+                files: files.into_iter().map(|(p, d)| (p, None, vec![d])).collect(),
+            }
+        })
+}
+
+fn shards_statement() -> impl Strategy<Value = GeneratedStatement> {
+    (
+        text(8),
+        prop_oneof![1u64..20, Just(1_000_000_000u64), Just(1u64 << 53)],
+        prop::collection::btree_map(oms_name(), (1u64..100, any::<u64>()), 0..4),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(name, shard_size, files, float_size, reverse)| {
+            let mut resources = Vec::new();
+            let mut signed = Vec::new();
+            for (i, (path, (size, seed))) in files.into_iter().enumerate() {
+                let mut digests = Vec::new();
+                let mut start = 0;
+                while start < size {
+                    let end = size.min(start.saturating_add(shard_size));
+                    let d = Sha256Digest::of(format!("{seed}:{i}:{start}").as_bytes());
+                    let algorithm = format!("sha256-sharded-{shard_size}");
+                    resources.push(resource(&format!("{path}:{start}:{end}"), &algorithm, &d));
+                    digests.push(d);
+                    start = end;
+                }
+                signed.push((path, Some(size), digests));
+            }
+            // model_signing does not sort: a file's shards may come in any order.
+            if reverse {
+                resources.reverse();
+            }
+            let shard_size_json = if float_size {
+                serde_json::Value::from(shard_size as f64)
+            } else {
+                serde_json::Value::from(shard_size)
+            };
+            let serialization = serde_json::json!({
+                "method": "shards", "hash_type": "sha256", "allow_symlinks": false,
+                "ignore_paths": [], "shard_size": shard_size_json,
+            });
+            GeneratedStatement {
+                json: statement_json(&name, serialization, resources),
+                shard_size: Some(shard_size),
+                files: signed,
+            }
+        })
+}
+
+fn statement() -> impl Strategy<Value = GeneratedStatement> {
+    prop_oneof![files_statement(), shards_statement()]
+}
+
+fn material() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    let blob = prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| b64(&b));
+    prop_oneof![
+        Just(json!({ "publicKey": { "hint": "k" } })),
+        Just(json!({ "publicKey": { "rawBytes": b64(TEST_PUB) } })),
+        blob.clone()
+            .prop_map(|b| json!({ "publicKey": { "rawBytes": b } })),
+        prop::collection::vec(blob.clone(), 0..18).prop_map(|certs| {
+            let certificates: Vec<_> = certs
+                .into_iter()
+                .map(|c| json!({ "rawBytes": c }))
+                .collect();
+            json!({ "x509CertificateChain": { "certificates": certificates } })
+        }),
+        (blob, 0usize..3).prop_map(|(cert, logs)| json!({
+            "certificate": { "rawBytes": cert },
+            "tlogEntries": vec![json!({ "logIndex": "1" }); logs],
+        })),
+    ]
+}
+
+/// A bundle around `statement`, its fields possibly replaced.
+fn bundle_around(
+    statement: &[u8],
+    material: serde_json::Value,
+    signatures: Vec<Vec<u8>>,
+) -> serde_json::Value {
+    let sigs: Vec<_> = signatures
+        .iter()
+        .map(|s| serde_json::json!({ "sig": b64(s) }))
+        .collect();
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": material,
+        "dsseEnvelope": {
+            "payload": b64(statement),
+            "payloadType": modelseal::oms::bundle::IN_TOTO_PAYLOAD_TYPE,
+            "signatures": sigs,
+        },
+    })
+}
+
+fn replace_at(doc: &mut serde_json::Value, replace: Option<(&str, serde_json::Value)>) {
+    if let Some((pointer, value)) = replace
+        && let Some(slot) = doc.pointer_mut(pointer)
+    {
+        *slot = value;
+    }
+}
+
+/// Well-formed bundles around well-formed statements, then (mostly) one
+/// field of each replaced by a random JSON value.
+fn structured_oms() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+    (
+        statement(),
+        prop::option::weighted(0.7, (prop::sample::select(STATEMENT_FIELDS), json_value())),
+        material(),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..72), 0..3),
+        prop::option::weighted(0.5, (prop::sample::select(BUNDLE_FIELDS), json_value())),
+    )
+        .prop_map(|(mut statement, s_replace, material, sigs, b_replace)| {
+            replace_at(&mut statement.json, s_replace);
+            let statement = serde_json::to_vec(&statement.json).unwrap();
+            let mut bundle = bundle_around(&statement, material, sigs);
+            replace_at(&mut bundle, b_replace);
+            (serde_json::to_vec(&bundle).unwrap(), statement)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn oms_bundle_parser_never_panics(
+        bytes in prop_oneof![
+            1 => input(OMS_BUNDLES),
+            1 => mutated_oms_payload(),
+        ],
+    ) {
+        oms_never_panics(&bytes);
+    }
+
+    #[test]
+    fn oms_parsers_never_panic_on_structured_json((bundle, statement) in structured_oms()) {
+        oms_never_panics(&bundle);
+        oms_never_panics(&statement);
+    }
+
+    #[test]
+    fn well_formed_oms_statements_parse_to_what_was_signed(
+        generated in statement(),
+        material in material(),
+    ) {
+        use modelseal::oms::statement::{self, Method, SignedContent};
+        let payload = serde_json::to_vec(&generated.json).unwrap();
+        let signed = statement::parse(&payload).unwrap();
+        oms_names_behave(&signed);
+        prop_assert_eq!(
+            signed.method,
+            generated.shard_size.map_or(Method::Files, Method::Shards)
+        );
+        let files: Vec<(String, Option<u64>, Vec<Sha256Digest>)> = signed
+            .files
+            .iter()
+            .map(|f| {
+                let digests = match &f.content {
+                    SignedContent::Whole(d) => vec![*d],
+                    SignedContent::Shards(d) => d.clone(),
+                };
+                (f.path.clone(), f.size, digests)
+            })
+            .collect();
+        let mut expected = generated.files.clone();
+        if generated.shard_size.is_some() {
+            // Files in shards mode come in the order of their first shard.
+            let order = |files: &mut Vec<(String, Option<u64>, Vec<Sha256Digest>)>| {
+                files.sort_by(|a, b| a.0.cmp(&b.0))
+            };
+            let mut files = files.clone();
+            order(&mut files);
+            order(&mut expected);
+            prop_assert_eq!(files, expected);
+        } else {
+            prop_assert_eq!(files, expected);
+        }
+        // The same statement inside a bundle parses back to the same bytes.
+        let bundle = serde_json::to_vec(&bundle_around(&payload, material, vec![vec![1]])).unwrap();
+        if let Ok(parsed) = modelseal::oms::bundle::Bundle::parse(&bundle) {
+            prop_assert_eq!(parsed.envelope.payload, payload);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- seeds parse
 
 #[test]
@@ -858,4 +1401,26 @@ fn regression_policy_expiry_in_utc_year_10000() {
         TrustPolicy::load(&path),
         OUT_OF_RANGE,
     );
+}
+
+#[test]
+fn regression_oms_ignore_paths_are_literal() {
+    // model_signing reads each ignore path literally. `oms::literal_matcher`
+    // left `{` and `}` unescaped, so `{a.py,notes}` was a glob alternation:
+    // `modelseal bundle --ignore-path '{a.py,notes}'` left `a.py` out of the
+    // bundle, and a tampered `a.py` then verified; in shards mode an added
+    // empty file named `{evil.py,x}` hid an added `evil.py` from the report,
+    // and one named `{` stopped verify (exit 2, "unclosed alternate group").
+    use modelseal::oms::literal_matcher;
+    use modelseal::walk::is_ignored;
+    let m = literal_matcher(&["{a.py,notes}"], false).unwrap();
+    assert!(is_ignored(&m, "{a.py,notes}"));
+    assert!(is_ignored(&m, "{a.py,notes}/x"));
+    assert!(!is_ignored(&m, "a.py"));
+    assert!(!is_ignored(&m, "notes"));
+    for path in ["{", "}", "a{b", "{a,b", "x/{y}"] {
+        let m = literal_matcher(&[path], false)
+            .unwrap_or_else(|e| panic!("{path:?} refused as a literal path: {e}"));
+        assert!(is_ignored(&m, path), "{path:?}");
+    }
 }
