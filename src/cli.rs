@@ -250,6 +250,10 @@ struct VerifyArgs {
     /// digests in place of the content (a checkout without `git lfs pull`).
     #[arg(long)]
     lfs_pointers: bool,
+    /// Check only slice I (from 0) of N of the files, for `modelseal merge`
+    /// to join: whole files balanced by bytes, shards of big files spread.
+    #[arg(long, value_name = "I/N")]
+    partition: Option<modelseal::partition::Partition>,
     #[command(flatten)]
     jobs: JobsArg,
 }
@@ -928,6 +932,7 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         level,
         format,
         lfs_pointers,
+        partition,
         jobs,
     } = args;
     let options = VerifyOptions {
@@ -936,8 +941,15 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         jobs: jobs.get(),
         now: Timestamp::now(),
         lfs_pointers,
+        partition,
     };
     let dir = model_dir(dir);
+    if partition.is_some() && (bundle.is_some() || has_bundle(&dir)) {
+        return Err(Failure::input(format!(
+            "--partition splits the files of a provenance.toml; {} holds an OMS bundle, which is verified whole: verify without --partition",
+            dir.display()
+        )));
+    }
     let bar = ProgressBar::new("verifying", output.quiet);
     let oms = bundle.is_some() || names_only_a_bundle(&dir);
     let oms_options = modelseal::oms::verify::OmsOptions {

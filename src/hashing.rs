@@ -263,7 +263,7 @@ fn link_still_names(root: &Path, request: &HashRequest, blob: &Path) -> Result<(
     }
 }
 
-fn hash_whole_and_shards(
+pub(crate) fn hash_whole_and_shards(
     file: &File,
     size: u64,
     shard_size: u64,
@@ -295,7 +295,7 @@ fn hash_whole_and_shards(
 }
 
 /// Reads exactly `len` bytes from `offset`, handing each chunk to `sink`.
-fn read_range(
+pub(crate) fn read_range(
     file: &File,
     offset: u64,
     len: u64,

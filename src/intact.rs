@@ -202,7 +202,14 @@ pub fn compare_expected(
             .entries
             .iter()
             .filter(|e| !e.ignored && (e.unsafe_reason.is_some() || !listed.has(&e.path)))
-            .map(|e| unlisted_problem(e, expected.unlisted_fix)),
+            .map(|e| {
+                unlisted_problem(
+                    &e.path,
+                    e.unsafe_reason,
+                    NameKind::of(&e.kind),
+                    expected.unlisted_fix,
+                )
+            }),
     );
     if options.read_contents {
         problems.extend(hash_and_compare(
@@ -360,29 +367,54 @@ fn plan_read(
     Planned::Read(request, blob_name_problem(entry, found.blob.as_deref()))
 }
 
+/// What an unlisted name on disk is, for [`unlisted_problem`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NameKind<'a> {
+    /// A regular file.
+    File,
+    /// A symbolic link.
+    Symlink,
+    /// A FIFO, socket or device node.
+    Special(&'a str),
+}
+
+impl<'a> NameKind<'a> {
+    fn of(kind: &'a EntryKind) -> Self {
+        match kind {
+            EntryKind::File(_) => NameKind::File,
+            EntryKind::Symlink => NameKind::Symlink,
+            EntryKind::Special(what) => NameKind::Special(what),
+        }
+    }
+}
+
 /// The problem for a name on disk that the manifest does not list (or that
 /// breaks the path rules, which no listed name does).
-fn unlisted_problem(entry: &Entry, fix: &str) -> Problem {
-    let path = entry.path.as_str();
-    if let Some(reason) = entry.unsafe_reason {
+pub(crate) fn unlisted_problem(
+    path: &str,
+    unsafe_reason: Option<crate::paths::UnsafePathReason>,
+    kind: NameKind<'_>,
+    fix: &str,
+) -> Problem {
+    if let Some(reason) = unsafe_reason {
         return Problem::new(
             ProblemKind::UnsafePath,
             path,
             format!("a file name that {reason}; it was not opened"),
         );
     }
-    match &entry.kind {
-        EntryKind::Symlink => Problem::new(
+    match kind {
+        NameKind::Symlink => Problem::new(
             ProblemKind::Symlink,
             path,
             "a symbolic link; links are never followed (replace it with the file, or add it to ignore)",
         ),
-        EntryKind::Special(what) => Problem::new(
+        NameKind::Special(what) => Problem::new(
             ProblemKind::SpecialFile,
             path,
             format!("a {what}; it was not opened"),
         ),
-        EntryKind::File(_) => Problem::new(
+        NameKind::File => Problem::new(
             ProblemKind::UnexpectedFile,
             path,
             format!("not listed in the manifest ({fix})"),
@@ -438,7 +470,7 @@ fn hash_and_compare(
 /// A listed file whose size is wrong may be a Git LFS pointer: `None` when it
 /// is not one; `Some(None)` when it is one that matches the signed digest and
 /// pointers are accepted; else the problem that names it plainly.
-fn lfs_pointer_problem(
+pub(crate) fn lfs_pointer_problem(
     entry: &ExpectedFile<'_>,
     size: u64,
     read_from: &Path,
@@ -477,7 +509,7 @@ fn lfs_pointer_problem(
 
 /// In a Hub cache, an LFS blob is named by its SHA-256: a name that is not the
 /// signed digest means the cache is corrupt or was tampered with.
-fn blob_name_problem(entry: &ExpectedFile<'_>, blob: Option<&Path>) -> Option<Problem> {
+pub(crate) fn blob_name_problem(entry: &ExpectedFile<'_>, blob: Option<&Path>) -> Option<Problem> {
     let Content::Whole(sha256) = entry.content else {
         return None;
     };
@@ -494,7 +526,7 @@ fn blob_name_problem(entry: &ExpectedFile<'_>, blob: Option<&Path>) -> Option<Pr
     })
 }
 
-fn compare_digests(
+pub(crate) fn compare_digests(
     entry: &ExpectedFile<'_>,
     request: &HashRequest,
     result: Result<FileDigests, ReadFault>,
@@ -502,34 +534,14 @@ fn compare_digests(
     let path = entry.path;
     let digests = match result {
         Ok(d) => d,
-        Err(ReadFault::Changed(why)) => {
-            return Some(Problem::new(
-                ProblemKind::ChangedDuringRead,
-                path,
-                format!(
-                    "changed while it was read ({why}); verify again when nothing writes to the directory"
-                ),
-            ));
-        }
-        Err(ReadFault::Unreadable(why)) => {
-            return Some(Problem::new(
-                ProblemKind::UnreadableFile,
-                path,
-                format!("cannot be read: {why}"),
-            ));
-        }
+        Err(fault) => return Some(fault_problem(path, fault)),
     };
     let sha256 = match entry.content {
         Content::Shards(shards) => return shard_problem(path, shards, request, &digests),
         Content::Whole(sha256) => sha256,
     };
     match digests.whole {
-        Some(whole) if whole == *sha256 => None,
-        Some(whole) => Some(Problem::new(
-            ProblemKind::HashMismatch,
-            path,
-            format!("sha256 is {whole}; the manifest says {sha256}"),
-        )),
+        Some(whole) => whole_mismatch(path, &whole, sha256),
         None => Some(Problem::new(
             ProblemKind::UnreadableFile,
             path,
@@ -538,30 +550,82 @@ fn compare_digests(
     }
 }
 
+/// The problem for a file whose bytes could not be hashed.
+pub(crate) fn fault_problem(path: &str, fault: ReadFault) -> Problem {
+    match fault {
+        ReadFault::Changed(why) => Problem::new(
+            ProblemKind::ChangedDuringRead,
+            path,
+            format!(
+                "changed while it was read ({why}); verify again when nothing writes to the directory"
+            ),
+        ),
+        ReadFault::Unreadable(why) => Problem::new(
+            ProblemKind::UnreadableFile,
+            path,
+            format!("cannot be read: {why}"),
+        ),
+    }
+}
+
+/// The problem, if any, for a whole-file digest that is not the signed one.
+pub(crate) fn whole_mismatch(
+    path: &str,
+    got: &Sha256Digest,
+    want: &Sha256Digest,
+) -> Option<Problem> {
+    (got != want).then(|| {
+        Problem::new(
+            ProblemKind::HashMismatch,
+            path,
+            format!("sha256 is {got}; the manifest says {want}"),
+        )
+    })
+}
+
 fn shard_problem(
     path: &str,
     shards: &[Sha256Digest],
     request: &HashRequest,
     digests: &FileDigests,
 ) -> Option<Problem> {
-    let bad: Vec<String> = shards
+    let bad: Vec<u64> = shards
         .iter()
         .zip(&digests.shards)
         .enumerate()
         .filter(|(_, (want, got))| want != got)
-        .map(|(i, _)| i.to_string())
+        .map(|(i, _)| i as u64)
         .collect();
     if bad.is_empty() && digests.shards.len() == shards.len() {
         return None;
     }
-    Some(Problem::new(
+    Some(shard_mismatch(
+        path,
+        bad,
+        shards.len() as u64,
+        request.shard_size,
+    ))
+}
+
+/// The `hash_mismatch` of a sharded file whose shards `bad` (of `count`)
+/// differ; the shard numbers travel in the problem too, so that slices of
+/// one verification merge into the same problem as a single run.
+pub fn shard_mismatch(path: &str, mut bad: Vec<u64>, count: u64, shard_size: u64) -> Problem {
+    bad.sort_unstable();
+    bad.dedup();
+    let list: Vec<String> = bad.iter().map(u64::to_string).collect();
+    let mut problem = Problem::new(
         ProblemKind::HashMismatch,
         path,
         format!(
-            "content differs from the manifest in shard(s) {} of {} (shard_size {} bytes)",
-            bad.join(", "),
-            shards.len(),
-            request.shard_size
+            "content differs from the manifest in shard(s) {} of {count} (shard_size {shard_size} bytes)",
+            list.join(", "),
         ),
-    ))
+    );
+    problem.shards = Some(crate::problem::ShardMismatch {
+        bad,
+        count,
+        shard_size,
+    });
+    problem
 }

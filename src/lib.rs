@@ -24,17 +24,22 @@ pub mod intact;
 pub mod keys;
 pub mod lfs;
 pub mod lineage;
+pub mod listing;
 pub mod manifest;
+pub mod merge;
 pub mod model_dir;
 pub mod oms;
+pub mod partition;
 pub mod paths;
 pub mod problem;
 pub mod record;
 pub mod release;
 pub mod report;
+pub mod scan;
 pub mod signature;
 pub mod source;
 pub mod stamp;
+pub mod stream;
 pub mod timestamp;
 pub mod trace;
 pub mod trust;
@@ -44,6 +49,8 @@ pub mod x509;
 
 /// File name of the manifest inside a model directory.
 pub const MANIFEST_FILE: &str = "provenance.toml";
+/// File name of the large form's listing of files, pinned by the manifest.
+pub const LISTING_FILE: &str = "provenance.files";
 /// File name of the signatures over the manifest.
 pub const SIGNATURE_FILE: &str = "provenance.sig";
 /// File name of an OpenSSF Model Signing bundle beside the model's files.

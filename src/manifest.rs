@@ -108,6 +108,20 @@ fn shard_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(n)
 }
 
+/// The `[listing]` table of a large-form manifest: what pins the sidecar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListingRef {
+    /// SHA-256 of the listing file's exact bytes.
+    pub sha256: Sha256Digest,
+    /// Its length in bytes.
+    pub size: u64,
+    /// How many files it lists.
+    pub files: u64,
+    /// The sum of their sizes.
+    pub bytes: u64,
+}
+
 /// One `[[file]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -275,8 +289,13 @@ pub struct Manifest {
     pub ignore: Vec<String>,
     /// Hashing parameters.
     pub hashing: Hashing,
-    /// Every file of the directory.
-    #[serde(rename = "file")]
+    /// The large form: the sidecar listing that lists every file, pinned by
+    /// digest (then `files` holds only what lineage needs, once verify or
+    /// `listing::lineage_view` has read the listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<ListingRef>,
+    /// Every file of the directory (in the large form, see `listing`).
+    #[serde(rename = "file", skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileEntry>,
     /// Datasets behind the weights.
     #[serde(rename = "dataset", skip_serializing_if = "Vec::is_empty")]
@@ -301,6 +320,8 @@ struct ManifestDoc {
     #[serde(default)]
     ignore: Vec<String>,
     hashing: Hashing,
+    #[serde(default)]
+    listing: Option<Spanned<ListingRef>>,
     #[serde(default)]
     file: Vec<Spanned<FileEntry>>,
     #[serde(default)]
@@ -380,6 +401,16 @@ impl Manifest {
         if doc.version.get_ref().trim().is_empty() {
             return Err(at(doc.version.span(), "version must not be empty".into()));
         }
+        if let (Some(listing), Some(first)) = (&doc.listing, doc.file.first()) {
+            return Err(SourceError::Invalid {
+                location: source::Location::at(file, text, first.span().start),
+                message: format!(
+                    "a manifest with a [listing] (line {}) lists its files there, not in [[file]] tables",
+                    lines.line(listing.span().start)
+                ),
+                help: Some("keep one of the two: `modelseal update` rewrites the listing".into()),
+            });
+        }
         let files = checked_files(
             doc.file,
             doc.hashing.shard_size,
@@ -415,6 +446,7 @@ impl Manifest {
             created: doc.created,
             ignore: doc.ignore,
             hashing: doc.hashing,
+            listing: doc.listing.map(Spanned::into_inner),
             files,
             datasets,
             trainings,

@@ -97,6 +97,11 @@ impl ModelDir {
         self.resolve(self.root.join(crate::SIGNATURE_FILE))
     }
 
+    /// Where to read the large form's listing, `provenance.files`, from.
+    pub fn listing_path(&self) -> PathBuf {
+        self.resolve(self.root.join(crate::LISTING_FILE))
+    }
+
     /// A link that resolves into the snapshot's blobs is read as the blob.
     fn resolve(&self, path: PathBuf) -> PathBuf {
         let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());

@@ -44,6 +44,32 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind, in the order reports sort them.
+    pub const ALL: [ProblemKind; 17] = [
+        Self::MissingFile,
+        Self::UnexpectedFile,
+        Self::SizeMismatch,
+        Self::HashMismatch,
+        Self::Symlink,
+        Self::SpecialFile,
+        Self::UnsafePath,
+        Self::DuplicatePath,
+        Self::ChangedDuringRead,
+        Self::UnreadableFile,
+        Self::BadSignature,
+        Self::ThresholdNotMet,
+        Self::Rollback,
+        Self::UntracedWeights,
+        Self::DanglingReference,
+        Self::UpstreamMismatch,
+        Self::UpstreamUnsigned,
+    ];
+
+    /// The kind with this contract name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The contract name, as it appears in JSON (`hash_mismatch`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,6 +119,20 @@ pub struct Problem {
     pub path: String,
     /// What was found, and where it helps, what to do.
     pub message: String,
+    /// For a `hash_mismatch` of a sharded file: which shards differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardMismatch>,
+}
+
+/// The shards of one file that differ from the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ShardMismatch {
+    /// The shard numbers that differ, from 0, ascending.
+    pub bad: Vec<u64>,
+    /// How many shards the file has.
+    pub count: u64,
+    /// The shard size in bytes.
+    pub shard_size: u64,
 }
 
 impl Problem {
@@ -102,6 +142,7 @@ impl Problem {
             kind,
             path: path.into(),
             message: message.into(),
+            shards: None,
         }
     }
 }

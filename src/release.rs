@@ -163,6 +163,7 @@ pub fn init(
         license: None,
         created: Some(crate::timestamp::Timestamp::now()),
         ignore: Vec::new(),
+        listing: None,
         hashing: Hashing {
             algorithm: Algorithm::Sha256,
             shard_size,

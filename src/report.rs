@@ -24,6 +24,17 @@ struct JsonReport<'a> {
     /// The OMS bundle beside the manifest, as a report of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     bundle: Option<Box<JsonReport<'a>>>,
+    /// One slice of a partitioned verification (`--partition`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<JsonPartition>,
+}
+
+#[derive(Serialize)]
+struct JsonPartition {
+    index: u32,
+    count: u32,
+    manifest_sha256: String,
+    policy_sha256: String,
 }
 
 #[derive(Serialize)]
@@ -92,6 +103,12 @@ fn json_report(report: &Report) -> JsonReport<'_> {
         problems: &report.problems,
         lineage: &report.lineage,
         bundle: report.bundle.as_deref().map(|b| Box::new(json_report(b))),
+        partition: report.slice.as_ref().map(|slice| JsonPartition {
+            index: slice.partition.index,
+            count: slice.partition.count,
+            manifest_sha256: slice.manifest_sha256.to_hex(),
+            policy_sha256: slice.policy_sha256.to_hex(),
+        }),
     }
 }
 

@@ -2,17 +2,20 @@
 //! gathered into one [`Report`] that lists every problem found.
 
 use crate::MANIFEST_FILE;
+use crate::digest::Sha256Digest;
 use crate::hashing::Progress;
-use crate::intact::{FileCheckOptions, FileTotals, compare_listing};
+use crate::intact::FileTotals;
 use crate::manifest::{Kind, Manifest};
 use crate::model_dir::ModelDir;
+use crate::partition::Partition;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::source::SourceError;
+use crate::stream::{ManifestCheck, StreamError, check_manifest};
 use crate::timestamp::Timestamp;
 use crate::trace::{self, ChainContext, Lineage};
 use crate::trust::{SignatureOutcome, TrustPolicy, check_release};
-use crate::walk::{self, WalkError};
+use crate::walk::WalkError;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -36,6 +39,20 @@ pub struct VerifyOptions {
     pub now: Timestamp,
     /// Accept Git LFS pointers that match the signed digests.
     pub lfs_pointers: bool,
+    /// Check only this slice of the files (`--partition I/N`).
+    pub partition: Option<Partition>,
+}
+
+impl VerifyOptions {
+    /// What a slice must agree on with the other slices of one verification:
+    /// the level and the policy (keys, thresholds, anchors, pins), hashed.
+    pub fn policy_digest(&self) -> Sha256Digest {
+        let text = format!(
+            "level={} lfs_pointers={} policy={:?}",
+            self.required_level, self.lfs_pointers, self.policy
+        );
+        Sha256Digest::of(text.as_bytes())
+    }
 }
 
 /// Errors that stop verification before a report can be made (exit 2).
@@ -50,6 +67,9 @@ pub enum VerifyError {
     /// The directory cannot be walked.
     #[error(transparent)]
     Walk(#[from] WalkError),
+    /// The large form's listing is malformed.
+    #[error(transparent)]
+    Listing(SourceError),
     /// A level above 0 was asked for without keys to check signatures against.
     #[error(
         "level {0} needs a trust policy: pass --key PUBLIC.pub or --trust trust.toml (or --level 0 to check only the bytes)"
@@ -126,6 +146,28 @@ pub struct Report {
     pub lineage: Lineage,
     /// The OMS bundle beside the manifest (`model.sig`), verified too.
     pub bundle: Option<Box<Report>>,
+    /// For one slice of a partitioned verification: which, and what it checked.
+    pub slice: Option<Slice>,
+}
+
+/// One slice of a partitioned verification, as its report records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice {
+    /// Which slice of how many.
+    pub partition: Partition,
+    /// The SHA-256 of the `provenance.toml` it checked.
+    pub manifest_sha256: Sha256Digest,
+    /// [`VerifyOptions::policy_digest`] of the run.
+    pub policy_sha256: Sha256Digest,
+}
+
+impl From<StreamError> for VerifyError {
+    fn from(err: StreamError) -> Self {
+        match err {
+            StreamError::Walk(e) => VerifyError::Walk(e),
+            StreamError::Listing(e) => VerifyError::Listing(e),
+        }
+    }
 }
 
 impl Report {
@@ -174,7 +216,7 @@ fn verify_manifest(
         return Err(VerifyError::NoPolicy(options.required_level));
     }
     let model = ModelDir::new(dir);
-    let (manifest, manifest_bytes, listing) = load_with_listing(&model)?;
+    let (mut manifest, manifest_bytes) = load_manifest(&model)?;
     let signed = match (&options.policy, options.required_level) {
         (Some(policy), 1..) => {
             let signatures =
@@ -190,14 +232,13 @@ fn verify_manifest(
         _ => None,
     };
     let read_contents = signed.as_ref().is_none_or(|s| s.threshold_met);
-    let mut file_options = FileCheckOptions {
+    let how = ManifestCheck {
         jobs: options.jobs,
         lfs_pointers: options.lfs_pointers,
-        cache: None,
         read_contents,
+        partition: options.partition,
     };
-    let (mut problems, files) =
-        compare_listing(dir, &manifest, listing, &mut file_options, progress)?;
+    let (mut problems, files) = check_manifest(&model, &mut manifest, how, progress)?;
     // Level 0 is not reached on metadata alone: a verdict never holds vacuously.
     let mut reached = (problems.is_empty() && files.unread == 0).then_some(0);
     let mut lineage = Lineage::of(&manifest);
@@ -211,7 +252,9 @@ fn verify_manifest(
         // Levels 2 and 3 are evaluated once the signatures hold, so that
         // `reached` tells the truth; their problems are listed only when
         // required. Unsigned lineage is never followed: it is attacker text.
-        if signed.threshold_met {
+        // A partitioned run checks lineage in its first slice only.
+        let lineage_here = options.partition.is_none_or(|p| p.index == 0);
+        if signed.threshold_met && lineage_here {
             let lineage_problems = evaluate_lineage(
                 &model,
                 &manifest,
@@ -237,13 +280,17 @@ fn verify_manifest(
         problems,
         lineage,
         bundle: None,
+        slice: options.partition.map(|partition| Slice {
+            partition,
+            manifest_sha256: Sha256Digest::of(&manifest_bytes),
+            policy_sha256: options.policy_digest(),
+        }),
     };
     Ok((report, manifest))
 }
 
-/// Reads the manifest while the directory is walked: the walk needs nothing
-/// from the manifest.
-fn load_with_listing(model: &ModelDir) -> Result<(Manifest, Vec<u8>, walk::Listing), VerifyError> {
+/// Reads the manifest, or says where one is.
+fn load_manifest(model: &ModelDir) -> Result<(Manifest, Vec<u8>), VerifyError> {
     let dir = model.root();
     if !dir.is_dir() {
         return Err(WalkError::NotADirectory(dir.to_path_buf()).into());
@@ -254,14 +301,7 @@ fn load_with_listing(model: &ModelDir) -> Result<(Manifest, Vec<u8>, walk::Listi
             above: manifest_above(dir),
         });
     }
-    let (loaded, listing) = std::thread::scope(|scope| {
-        let walker = scope.spawn(|| walk::list(model));
-        let loaded = Manifest::load(&model.manifest_path());
-        let listing = walker.join().map_err(|_| WalkError::Panicked)?;
-        Ok::<_, VerifyError>((loaded, listing))
-    })?;
-    let (manifest, bytes) = loaded.map_err(VerifyError::Manifest)?;
-    Ok((manifest, bytes, listing?))
+    Manifest::load(&model.manifest_path()).map_err(VerifyError::Manifest)
 }
 
 /// The nearest directory above `dir` that holds a manifest, if any.
@@ -339,6 +379,7 @@ pub fn lineage(
         jobs,
         now,
         lfs_pointers: false,
+        partition: None,
     };
     let (mut report, manifest) = verify_manifest(dir, &options, progress)?;
     if !with_policy {

@@ -68,22 +68,7 @@ pub fn verify(
     let model_dir = ModelDir::new(&target.root);
     let (bundle_path, bundle_bytes) = read_bundle(&model_dir, options.bundle)?;
     let bundle = Bundle::parse(&bundle_bytes)?;
-    if bundle.envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(OmsError::Bundle {
-            what: format!(
-                "has payloadType '{}'; OMS signs {IN_TOTO_PAYLOAD_TYPE}",
-                crate::escape::field(&bundle.envelope.payload_type)
-            ),
-        }
-        .into());
-    }
-    let mut signed = statement::parse(&bundle.envelope.payload)?;
-    if signed.files.is_empty() {
-        return Err(OmsError::Statement {
-            what: "signs no file: an empty model proves nothing, so it is never verified".into(),
-        }
-        .into());
-    }
+    let mut signed = signed_statement(&bundle)?;
     let sig_name = display_name(&bundle_path, &target.root);
     let signatures = match (options.policy, options.required_level) {
         (Some(policy), 1) => Some(check_signatures(
@@ -151,7 +136,29 @@ pub fn verify(
         problems,
         lineage: Default::default(),
         bundle: None,
+        slice: None,
     })
+}
+
+/// The bundle's statement, parsed: an in-toto statement that signs at least one file.
+fn signed_statement(bundle: &Bundle) -> Result<statement::SignedModel, OmsVerifyError> {
+    if bundle.envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(OmsError::Bundle {
+            what: format!(
+                "has payloadType '{}'; OMS signs {IN_TOTO_PAYLOAD_TYPE}",
+                crate::escape::field(&bundle.envelope.payload_type)
+            ),
+        }
+        .into());
+    }
+    let signed = statement::parse(&bundle.envelope.payload)?;
+    if signed.files.is_empty() {
+        return Err(OmsError::Statement {
+            what: "signs no file: an empty model proves nothing, so it is never verified".into(),
+        }
+        .into());
+    }
+    Ok(signed)
 }
 
 fn target_of(model: &Path) -> Result<Target, OmsVerifyError> {

@@ -259,6 +259,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                     license: license.clone(),
                     created,
                     ignore: ignore.clone(),
+                    listing: None,
                     hashing: Hashing {
                         algorithm: Algorithm::Sha256,
                         shard_size,
@@ -570,6 +571,7 @@ fn lineage_renders_safely(m: &Manifest) {
         problems,
         lineage,
         bundle: None,
+        slice: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),
@@ -893,6 +895,7 @@ fn oms_names_behave(signed: &modelseal::oms::statement::SignedModel) {
         problems,
         lineage: Default::default(),
         bundle: None,
+        slice: None,
     };
     let text = modelseal::report::to_text(&report);
     assert!(

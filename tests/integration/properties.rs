@@ -63,7 +63,7 @@ proptest! {
         init(&dir);
         modelseal().arg("sign").arg(&dir).arg("--key").arg(&key).assert().success();
         let policy = modelseal::trust::TrustPolicy::from_key_files(&[public]).unwrap();
-        let options = VerifyOptions { required_level: 1, policy: Some(policy), jobs: 2, now: Timestamp::now(), lfs_pointers: false };
+        let options = VerifyOptions { required_level: 1, policy: Some(policy), jobs: 2, now: Timestamp::now(), lfs_pointers: false, partition: None };
         prop_assert!(verify(&dir, &options, &NoProgress).unwrap().ok());
 
         let expected: &[ProblemKind] = match &change {
