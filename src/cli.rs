@@ -82,6 +82,8 @@ enum Command {
     Bundle(BundleArgs),
     /// Verify DIR: bytes, signatures and lineage.
     Verify(VerifyArgs),
+    /// Join the JSON reports of `verify --partition I/N` into one report.
+    Merge(MergeArgs),
     /// Pre-commit: every manifest at or above PATHs (up to the git root) or
     /// below them is true to its files, and its signatures still verify.
     Check(CheckArgs),
@@ -156,8 +158,19 @@ struct InitArgs {
     #[arg(long, value_name = "BYTES", default_value_t = modelseal::manifest::DEFAULT_SHARD_SIZE,
           value_parser = clap::value_parser!(u64).range(1 << 20..=64 << 30))]
     shard_size: u64,
+    /// When to write the large form: the files in a sorted sidecar,
+    /// provenance.files, pinned by digest (auto: above 10,000 files).
+    #[arg(long, value_enum, default_value_t = ListingArg::Auto)]
+    listing: ListingArg,
     #[command(flatten)]
     jobs: JobsArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListingArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Arguments of `modelseal update`.
@@ -256,6 +269,23 @@ struct VerifyArgs {
     partition: Option<modelseal::partition::Partition>,
     #[command(flatten)]
     jobs: JobsArg,
+}
+
+/// Arguments of `modelseal merge`.
+#[derive(Args)]
+struct MergeArgs {
+    /// The slice reports (`verify --partition I/N --format json`), all N.
+    #[arg(required = true, value_name = "PART.json")]
+    parts: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MergeFormat::Text)]
+    format: MergeFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MergeFormat {
+    Text,
+    Json,
 }
 
 /// Arguments of `modelseal check`.
@@ -608,6 +638,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         Command::Trace(trace) => trace_command(trace, output),
         Command::Lineage(args) => lineage_command(args, output),
         Command::Verify(args) => verify_command(args, output),
+        Command::Merge(args) => merge_command(args),
     }
 }
 
@@ -653,9 +684,15 @@ fn init_command(args: InitArgs, output: Output) -> Result<Outcome, Failure> {
         kind,
         force,
         shard_size,
+        listing,
         jobs,
     } = args;
     let options = InitOptions {
+        listing: match listing {
+            ListingArg::Auto => release::ListingMode::Auto,
+            ListingArg::Always => release::ListingMode::Always,
+            ListingArg::Never => release::ListingMode::Never,
+        },
         shard_size,
         name,
         version,
@@ -677,9 +714,16 @@ fn init_command(args: InitArgs, output: Output) -> Result<Outcome, Failure> {
         escape::field(&m.name),
         escape::field(&m.version),
         m.kind,
-        m.files.len(),
+        outcome.files,
         report::human_bytes(outcome.bytes)
     );
+    if m.listing.is_some() {
+        say!(
+            output.quiet,
+            "large form: the files are listed in {}, which provenance.toml pins by digest (init --listing never keeps one TOML file)",
+            dir.join(modelseal::LISTING_FILE).display()
+        );
+    }
     if let Some(card) = outcome.card.as_ref().filter(|_| m.kind == Kind::Model) {
         say!(
             output.quiet,
@@ -723,14 +767,23 @@ fn update_command(args: UpdateArgs, output: Output) -> Result<Outcome, Failure> 
     for path in &outcome.removed {
         say!(output.quiet, "removed  {}", escape::field(path));
     }
+    let counts = outcome.counts;
+    let named = outcome.added.len() + outcome.changed.len() + outcome.removed.len();
+    if counts.added + counts.changed + counts.removed > named {
+        say!(
+            output.quiet,
+            "(the first {} of each are named)",
+            release::MAX_NAMED
+        );
+    }
     if outcome.written {
         say!(
             output.quiet,
             "updated {}: {} added, {} changed, {} removed, {} unchanged; existing signatures no longer verify: sign again",
             dir.join(modelseal::MANIFEST_FILE).display(),
-            outcome.added.len(),
-            outcome.changed.len(),
-            outcome.removed.len(),
+            counts.added,
+            counts.changed,
+            counts.removed,
             outcome.unchanged
         );
     } else {
@@ -992,6 +1045,28 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
     } else {
         Outcome::Failed
     })
+}
+
+/// `modelseal merge`.
+fn merge_command(args: MergeArgs) -> Result<Outcome, Failure> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| modelseal::merge::Part::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::input)?;
+    let merged = modelseal::merge::merge(parts).map_err(Failure::input)?;
+    match args.format {
+        MergeFormat::Json => println!("{merged}"),
+        MergeFormat::Text => print!("{}", modelseal::merge::to_text(&merged)),
+    }
+    Ok(
+        if merged.get("ok").and_then(|v| v.as_bool()) == Some(true) {
+            Outcome::Done
+        } else {
+            Outcome::Failed
+        },
+    )
 }
 
 /// `--level`: one of the four levels, offered as such to shell completion;

@@ -36,6 +36,7 @@ pub mod record;
 pub mod release;
 pub mod report;
 pub mod scan;
+pub mod seal;
 pub mod signature;
 pub mod source;
 pub mod stamp;

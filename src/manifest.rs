@@ -459,6 +459,10 @@ impl Manifest {
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         let mut sorted = self.clone();
         sorted.files.sort_by(|a, b| a.path.cmp(&b.path));
+        if sorted.listing.is_some() {
+            // The large form lists its files in the listing, not here.
+            sorted.files.clear();
+        }
         let body = toml::to_string(&sorted)?;
         Ok(format!(
             "# modelseal provenance manifest, format 1 (see manifests/SPEC.md).\n\

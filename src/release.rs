@@ -3,17 +3,15 @@
 
 use crate::card;
 use crate::digest::Sha256Digest;
-use crate::hashing::{self, FileDigests, HashRequest, Progress, Want};
+use crate::hashing::Progress;
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
 use crate::model_dir::ModelDir;
-use crate::paths;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::Problem;
 use crate::signature::{SignatureEntry, SignatureFile};
 use crate::source::SourceError;
-use crate::stamp::ReadFault;
 use crate::trace;
-use crate::walk::{self, EntryKind, Listing, WalkError};
+use crate::walk::{self, WalkError};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeMap, HashSet};
@@ -50,6 +48,15 @@ pub enum ReleaseError {
         "the directory does not match provenance.toml; run `modelseal update`, review the changes, then sign"
     )]
     Mismatch(Vec<Problem>),
+}
+
+impl From<crate::stream::StreamError> for ReleaseError {
+    fn from(err: crate::stream::StreamError) -> Self {
+        match err {
+            crate::stream::StreamError::Walk(e) => ReleaseError::Walk(e),
+            crate::stream::StreamError::Listing(e) => ReleaseError::Source(e),
+        }
+    }
 }
 
 /// Guesses a file's role from its name.
@@ -116,13 +123,18 @@ pub struct InitOptions {
     pub shard_size: u64,
     /// Hashing threads.
     pub jobs: usize,
+    /// When to write the large form.
+    pub listing: ListingMode,
 }
 
 /// What `init` wrote.
 #[derive(Debug, Clone)]
 pub struct InitOutcome {
-    /// The manifest written.
+    /// The manifest written (in the large form, `files` holds only what
+    /// lineage needs; the listing holds them all).
     pub manifest: Manifest,
+    /// How many files it lists.
+    pub files: u64,
     /// Total bytes hashed.
     pub bytes: u64,
     /// The model card's front matter, when README.md has one.
@@ -142,7 +154,7 @@ pub fn init(
         return Err(ReleaseError::Exists(manifest_path));
     }
     let shard_size = options.shard_size;
-    let hashed = hash_directory(dir, &[], shard_size, options.jobs, progress)?;
+    let sealing = seal_for_init(dir, options, progress)?;
     let name = match &options.name {
         Some(n) => n.clone(),
         None => std::fs::canonicalize(dir)
@@ -150,11 +162,7 @@ pub fn init(
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "unnamed".into()),
     };
-    let bytes = hashed.iter().map(|(_, sealed)| sealed.size).sum();
-    let files = hashed
-        .into_iter()
-        .map(|(path, sealed)| new_entry(path, sealed, options.kind))
-        .collect();
+    let (files, bytes, count) = (sealing.files, sealing.bytes, sealing.count);
     let mut manifest = Manifest {
         manifest: manifest::FORMAT,
         kind: options.kind,
@@ -163,11 +171,11 @@ pub fn init(
         license: None,
         created: Some(crate::timestamp::Timestamp::now()),
         ignore: Vec::new(),
-        listing: None,
         hashing: Hashing {
             algorithm: Algorithm::Sha256,
             shard_size,
         },
+        listing: sealing.pin.clone(),
         files,
         datasets: Vec::new(),
         trainings: Vec::new(),
@@ -180,6 +188,7 @@ pub fn init(
         file: manifest_path.clone(),
         reason: format!("cannot render the manifest: {e}"),
     })?;
+    publish_listing(dir, sealing.temp, options.force)?;
     write(&manifest_path, text.as_bytes())?;
     let missing_for_level_2 = match manifest.kind {
         Kind::Model => trace::check_lineage(&manifest),
@@ -187,6 +196,7 @@ pub fn init(
     };
     Ok(InitOutcome {
         manifest,
+        files: count,
         bytes,
         card,
         missing_for_level_2,
@@ -262,19 +272,8 @@ struct Sealed {
     shards: Vec<Sha256Digest>,
 }
 
-fn new_entry(path: String, sealed: Sealed, kind: Kind) -> FileEntry {
-    FileEntry {
-        role: guess_role(&path, kind),
-        path,
-        size: sealed.size,
-        sha256: sealed.sha256,
-        shards: sealed.shards,
-        line: 0,
-    }
-}
-
 /// Lists and hashes every file that a manifest with `ignore` patterns must
-/// list, in path order, refusing links, special files and unsafe names.
+/// list, in listing order, refusing links, special files and unsafe names.
 fn hash_directory(
     dir: &Path,
     ignore: &[String],
@@ -282,113 +281,59 @@ fn hash_directory(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<(String, Sealed)>, ReleaseError> {
-    let matcher = walk::ignore_matcher(ignore)?;
-    let mut listing = walk::list(&ModelDir::new(dir))?;
-    listing.apply_ignore(&matcher);
-    let requests = sealable_files(listing, shard_size)?;
-    let mut problems = Vec::new();
-    // Sealing a Git LFS pointer would sign the pointer, not the weights.
-    for request in requests
-        .iter()
-        .filter(|r| r.stamp.size <= crate::lfs::MAX_POINTER_BYTES)
-    {
-        let read_from = request
-            .source
-            .clone()
-            .unwrap_or_else(|| dir.join(&request.path));
-        if let Some(pointer) = crate::lfs::read(&read_from) {
-            problems.push(Problem::new(
-                ProblemKind::SizeMismatch,
-                &request.path,
-                format!(
-                    "is a Git LFS pointer (oid sha256:{}, {} bytes), not the content: run `git lfs pull` first",
-                    pointer.oid, pointer.size
-                ),
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ReleaseError::NotSealable(problems));
-    }
-    let results = hashing::hash_files(dir, &requests, jobs, progress);
-    let mut out = Vec::with_capacity(requests.len());
-    for (request, result) in requests.into_iter().zip(results) {
-        match result {
-            Ok(FileDigests {
-                whole: Some(sha256),
-                shards,
-            }) => out.push((
-                request.path,
-                Sealed {
-                    size: request.stamp.size,
-                    sha256,
-                    shards,
-                },
-            )),
-            Ok(_) => problems.push(Problem::new(
-                ProblemKind::UnreadableFile,
-                request.path,
-                "no whole-file digest was computed (a bug in modelseal; please report it)",
-            )),
-            Err(ReadFault::Changed(why)) => problems.push(Problem::new(
-                ProblemKind::ChangedDuringRead,
-                request.path,
-                format!("changed while it was read ({why})"),
-            )),
-            Err(ReadFault::Unreadable(why)) => {
-                problems.push(Problem::new(ProblemKind::UnreadableFile, request.path, why))
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ReleaseError::NotSealable(problems));
-    }
+    let mut out = Vec::new();
+    seal_files(dir, ignore, shard_size, jobs, progress, None, &mut |file| {
+        out.push((
+            file.path,
+            Sealed {
+                size: file.size,
+                sha256: file.sha256,
+                shards: file.shards,
+            },
+        ));
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn sealable_files(listing: Listing, shard_size: u64) -> Result<Vec<HashRequest>, ReleaseError> {
-    let mut problems = listing.problems;
-    let mut requests = Vec::new();
-    let kept: Vec<_> = listing.entries.into_iter().filter(|e| !e.ignored).collect();
-    problems.extend(paths::duplicate_paths(
-        kept.iter()
-            .filter(|e| e.unsafe_reason.is_none())
-            .map(|e| e.path.as_str()),
-    ));
-    for entry in kept {
-        if let Some(reason) = entry.unsafe_reason {
-            problems.push(Problem::new(
-                ProblemKind::UnsafePath,
-                entry.path,
-                format!("a file name that {reason}; rename it or add it to ignore"),
-            ));
-            continue;
-        }
-        match entry.kind {
-            EntryKind::Symlink => problems.push(Problem::new(
-                ProblemKind::Symlink,
-                entry.path,
-                "a symbolic link; replace it with the file it names, or add it to ignore",
-            )),
-            EntryKind::Special(what) => problems.push(Problem::new(
-                ProblemKind::SpecialFile,
-                entry.path,
-                format!("a {what}; remove it or add it to ignore"),
-            )),
-            EntryKind::File(stamp) => requests.push(HashRequest {
-                path: entry.path,
-                stamp,
-                shard_size,
-                want: Want::WholeAndShards,
-                source: entry.blob,
-            }),
-        }
-    }
-    if problems.is_empty() {
-        Ok(requests)
-    } else {
-        Err(ReleaseError::NotSealable(problems))
-    }
+/// Seals every file a manifest with `ignore` patterns must list, handing
+/// each to `sink` in listing order.
+pub(crate) fn seal_files(
+    dir: &Path,
+    ignore: &[String],
+    shard_size: u64,
+    jobs: usize,
+    progress: &dyn Progress,
+    temp: Option<&tempfile::NamedTempFile>,
+    sink: &mut dyn FnMut(crate::listing::ListedFile) -> Result<(), String>,
+) -> Result<u64, ReleaseError> {
+    let matcher = walk::ignore_matcher(ignore)?;
+    // The listing being written is left out too: it was made here, now,
+    // under a fresh name no other file can have.
+    let temp_name = temp
+        .and_then(|t| t.path().file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or(MANIFEST_FILE);
+    let input = crate::seal::SealInput {
+        ignore: &matcher,
+        has_patterns: !ignore.is_empty(),
+        skipped: &[
+            MANIFEST_FILE,
+            SIGNATURE_FILE,
+            crate::LISTING_FILE,
+            temp_name,
+        ],
+        shard_size,
+        jobs,
+    };
+    crate::seal::seal(&ModelDir::new(dir), &input, progress, sink).map_err(|e| match e {
+        crate::seal::SealError::Walk(e) => ReleaseError::Walk(e),
+        crate::seal::SealError::NotSealable(problems) => ReleaseError::NotSealable(problems),
+        crate::seal::SealError::Sink(reason) => ReleaseError::Write {
+            file: dir.join(crate::LISTING_FILE),
+            reason,
+        },
+    })
 }
 
 /// What `update` changed.
@@ -404,6 +349,35 @@ pub struct UpdateOutcome {
     pub unchanged: usize,
     /// Whether the manifest was rewritten (only when something changed).
     pub written: bool,
+    /// How many files were added, changed and removed. In the large form
+    /// the lists above name at most [`MAX_NAMED`] files each.
+    pub counts: ChangeCounts,
+}
+
+/// The most files the large form's `update` names in each list.
+pub const MAX_NAMED: usize = 1000;
+
+/// How many files an update added, changed and removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeCounts {
+    /// Files newly listed.
+    pub added: usize,
+    /// Files whose size or digests changed.
+    pub changed: usize,
+    /// Files dropped.
+    pub removed: usize,
+}
+
+/// When `init` writes the large form (a `[listing]` and `provenance.files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListingMode {
+    /// Above [`crate::listing::AUTO_THRESHOLD`] files.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never: one TOML file, however many files.
+    Never,
 }
 
 /// Rehashes `dir`, adds new files, drops vanished ones and rewrites only the
@@ -416,6 +390,10 @@ pub fn update(
     let manifest_path = dir.join(MANIFEST_FILE);
     let bytes = crate::source::read_bounded(&manifest_path, manifest::MAX_MANIFEST_BYTES, false)?;
     let manifest = Manifest::parse_for_update(&manifest_path, &bytes)?;
+    if manifest.listing.is_some() {
+        let text = crate::source::as_text(&manifest_path, &bytes)?;
+        return update_listing(dir, &manifest, text, jobs, progress);
+    }
     let hashed = hash_directory(
         dir,
         &manifest.ignore,
@@ -450,6 +428,11 @@ pub fn update(
             )
         })?;
     let mut outcome = relist(tables, &manifest, &fresh);
+    outcome.counts = ChangeCounts {
+        added: outcome.added.len(),
+        changed: outcome.changed.len(),
+        removed: outcome.removed.len(),
+    };
     if !(outcome.added.is_empty() && outcome.removed.is_empty() && outcome.changed.is_empty()) {
         // New contents make a new release: its signed creation time moves too.
         if doc.get("created").is_some() {
@@ -589,10 +572,17 @@ pub fn sign(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<SignOutcome, ReleaseError> {
-    let (manifest, manifest_bytes) = Manifest::load(&dir.join(MANIFEST_FILE))?;
+    let (mut manifest, manifest_bytes) = Manifest::load(&dir.join(MANIFEST_FILE))?;
     let sig_path = dir.join(SIGNATURE_FILE);
     let mut existing = SignatureFile::load(&sig_path)?;
-    let (problems, _) = crate::intact::check_files(dir, &manifest, jobs, progress)?;
+    let how = crate::stream::ManifestCheck {
+        jobs,
+        lfs_pointers: false,
+        read_contents: true,
+        partition: None,
+    };
+    let (problems, _) =
+        crate::stream::check_manifest(&ModelDir::new(dir), &mut manifest, how, progress)?;
     if !problems.is_empty() {
         return Err(ReleaseError::Mismatch(problems));
     }
@@ -623,6 +613,268 @@ pub fn sign(
         replaced,
         total: existing.signatures.len(),
     })
+}
+
+/// What `init` sealed: the entries it keeps in the manifest, and the
+/// listing it wrote aside, if it chose the large form.
+struct InitSealing {
+    /// Every file (TOML form), or what lineage and the card need (large form).
+    files: Vec<FileEntry>,
+    /// The pin of the listing written to `temp` (large form).
+    pin: Option<crate::listing::ListingRef>,
+    /// The listing, not yet in place.
+    temp: Option<tempfile::NamedTempFile>,
+    count: u64,
+    bytes: u64,
+}
+
+/// Whether the large form's manifest keeps `entry` in its `files`: what
+/// lineage and the model card read.
+fn init_keeps(entry: &FileEntry) -> bool {
+    matches!(entry.role, Role::Weights | Role::Config)
+        || entry.path.eq_ignore_ascii_case("README.md")
+}
+
+/// Seals the directory for `init`, writing the listing aside as it goes;
+/// decides the form once the number of files is known.
+fn seal_for_init(
+    dir: &Path,
+    options: &InitOptions,
+    progress: &dyn Progress,
+) -> Result<InitSealing, ReleaseError> {
+    let listing_path = dir.join(crate::LISTING_FILE);
+    let write_error = |e: &dyn std::fmt::Display| ReleaseError::Write {
+        file: listing_path.clone(),
+        reason: e.to_string(),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".modelseal-listing-")
+        .tempfile_in(dir)
+        .map_err(|e| write_error(&e))?;
+    let temp_file = temp.reopen().map_err(|e| write_error(&e))?;
+    let out = std::io::BufWriter::with_capacity(1 << 20, temp_file);
+    let mut writer = crate::listing::ListingWriter::new(out).map_err(|e| write_error(&e))?;
+    let small_limit = match options.listing {
+        ListingMode::Never => usize::MAX,
+        ListingMode::Auto => crate::listing::AUTO_THRESHOLD,
+        ListingMode::Always => 0,
+    };
+    let (mut all, mut kept, mut over) = (
+        Vec::new(),
+        Vec::new(),
+        options.listing == ListingMode::Always,
+    );
+    seal_files(
+        dir,
+        &[],
+        options.shard_size,
+        options.jobs,
+        progress,
+        Some(&temp),
+        &mut |mut file| {
+            file.role = guess_role(&file.path, options.kind);
+            writer.push(&file).map_err(|e| e.to_string())?;
+            let entry = file.into_entry();
+            if init_keeps(&entry) {
+                kept.push(entry.clone());
+            }
+            if !over {
+                all.push(entry);
+                over = all.len() > small_limit;
+                if over {
+                    all = Vec::new();
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let (pin, out) = writer.finish().map_err(|e| write_error(&e))?;
+    let (count, bytes) = (pin.files, pin.bytes);
+    if !over {
+        return Ok(InitSealing {
+            files: all,
+            pin: None,
+            temp: None,
+            count,
+            bytes,
+        });
+    }
+    drop(out);
+    Ok(InitSealing {
+        files: kept,
+        pin: Some(pin),
+        temp: Some(temp),
+        count,
+        bytes,
+    })
+}
+
+/// Puts the listing `init` wrote in place (large form), or removes a stale
+/// one that `--force` replaces with the TOML form.
+fn publish_listing(
+    dir: &Path,
+    temp: Option<tempfile::NamedTempFile>,
+    force: bool,
+) -> Result<(), ReleaseError> {
+    let path = dir.join(crate::LISTING_FILE);
+    let write_error = |reason: String| ReleaseError::Write {
+        file: path.clone(),
+        reason,
+    };
+    match temp {
+        Some(temp) => {
+            temp.as_file()
+                .sync_all()
+                .map_err(|e| write_error(e.to_string()))?;
+            temp.persist(&path)
+                .map_err(|e| write_error(e.error.to_string()))?;
+        }
+        None if std::fs::symlink_metadata(&path).is_ok() => {
+            if !force {
+                return Err(write_error(
+                    "a listing from an earlier large-form manifest is in the way; remove it or pass --force".into(),
+                ));
+            }
+            std::fs::remove_file(&path).map_err(|e| write_error(e.to_string()))?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// `update` of the large form: the listing as it stands (hand-edited roles
+/// included; its pin is rewritten anyway) merged with a fresh sealing of the
+/// directory, both in listing order.
+fn update_listing(
+    dir: &Path,
+    manifest: &Manifest,
+    text: &str,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<UpdateOutcome, ReleaseError> {
+    let listing_path = dir.join(crate::LISTING_FILE);
+    let write_error = |e: &dyn std::fmt::Display| ReleaseError::Write {
+        file: listing_path.clone(),
+        reason: e.to_string(),
+    };
+    let old_file = std::fs::File::open(&listing_path).map_err(|e| SourceError::Unreadable {
+        file: listing_path.clone(),
+        reason: format!("{e} (the manifest pins a listing: restore it, or start over with `modelseal init --force`)"),
+    })?;
+    let shard_size = manifest.hashing.shard_size;
+    let mut old = crate::listing::ListingReader::new(
+        std::io::BufReader::with_capacity(256 << 10, old_file),
+        &listing_path,
+        shard_size,
+        crate::listing::MAX_LISTING_BYTES,
+        false,
+    );
+    old.read_header()?;
+    let temp = tempfile::Builder::new()
+        .prefix(".modelseal-listing-")
+        .tempfile_in(dir)
+        .map_err(|e| write_error(&e))?;
+    let temp_file = temp.reopen().map_err(|e| write_error(&e))?;
+    let out = std::io::BufWriter::with_capacity(1 << 20, temp_file);
+    let mut writer = crate::listing::ListingWriter::new(out).map_err(|e| write_error(&e))?;
+    let mut outcome = UpdateOutcome::default();
+    let mut pending = old.next_entry()?;
+    seal_files(
+        dir,
+        &manifest.ignore,
+        shard_size,
+        jobs,
+        progress,
+        Some(&temp),
+        &mut |mut file| {
+            while let Some(gone) = pending.take_if(|o| {
+                crate::listing::listing_order(&o.path, &file.path) == std::cmp::Ordering::Less
+            }) {
+                note(&mut outcome.removed, &mut outcome.counts.removed, gone.path);
+                pending = old.next_entry().map_err(|e| e.to_string())?;
+            }
+            match pending.take_if(|o| o.path == file.path) {
+                Some(before) => {
+                    file.role = before.role;
+                    let same = before.size == file.size
+                        && before.sha256 == file.sha256
+                        && before.shards == file.shards;
+                    if same {
+                        outcome.unchanged += 1;
+                    } else {
+                        note(
+                            &mut outcome.changed,
+                            &mut outcome.counts.changed,
+                            file.path.clone(),
+                        );
+                    }
+                    pending = old.next_entry().map_err(|e| e.to_string())?;
+                }
+                None => {
+                    file.role = guess_role(&file.path, manifest.kind);
+                    note(
+                        &mut outcome.added,
+                        &mut outcome.counts.added,
+                        file.path.clone(),
+                    );
+                }
+            }
+            writer.push(&file).map_err(|e| e.to_string())
+        },
+    )?;
+    while let Some(gone) = pending.take() {
+        note(&mut outcome.removed, &mut outcome.counts.removed, gone.path);
+        pending = old.next_entry()?;
+    }
+    let counts = outcome.counts;
+    if counts.added + counts.changed + counts.removed == 0 {
+        return Ok(outcome);
+    }
+    let (pin, out) = writer.finish().map_err(|e| write_error(&e))?;
+    drop(out);
+    let new_text = repin(dir, text, &pin)?;
+    publish_listing(dir, Some(temp), true)?;
+    write(&dir.join(MANIFEST_FILE), new_text.as_bytes())?;
+    outcome.written = true;
+    Ok(outcome)
+}
+
+/// Names a changed file, up to [`MAX_NAMED`] a list, and counts it.
+fn note(names: &mut Vec<String>, count: &mut usize, path: String) {
+    *count += 1;
+    if names.len() < MAX_NAMED {
+        names.push(path);
+    }
+}
+
+/// The manifest text with its `[listing]` pin (and `created`) rewritten,
+/// every other line and comment kept; checked to parse back.
+fn repin(dir: &Path, text: &str, pin: &crate::listing::ListingRef) -> Result<String, ReleaseError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let mut doc = crate::source::parse_document(&manifest_path, text)?;
+    let table = doc
+        .get_mut("listing")
+        .and_then(|item| item.as_table_mut())
+        .ok_or_else(|| {
+            SourceError::at(
+                &manifest_path,
+                text,
+                0,
+                "`listing` must be a table ([listing])",
+            )
+        })?;
+    let int = |n: u64| toml_edit::Value::from(i64::try_from(n).unwrap_or(i64::MAX));
+    set_value(table, "sha256", toml_edit::Value::from(pin.sha256.to_hex()));
+    set_value(table, "size", int(pin.size));
+    set_value(table, "files", int(pin.files));
+    set_value(table, "bytes", int(pin.bytes));
+    if doc.get("created").is_some() {
+        let now = crate::timestamp::Timestamp::now().to_toml();
+        set_value(doc.as_table_mut(), "created", toml_edit::Value::from(now));
+    }
+    let new_text = doc.to_string();
+    Manifest::parse(&manifest_path, new_text.as_bytes())?;
+    Ok(new_text)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
