@@ -18,4 +18,5 @@ mod parsers;
 mod precommit;
 mod properties;
 mod roundtrip;
+mod scale;
 mod workflow;
