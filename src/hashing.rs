@@ -346,6 +346,29 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     file.seek_read(buf, offset)
 }
 
+/// Hands every item of the chunks a shared channel gives out to `each`,
+/// until the channel closes or `each` says stop: the loop of the streaming
+/// engines' hashing threads.
+pub(crate) fn drain_chunks<T>(
+    chunks: &std::sync::Mutex<std::sync::mpsc::Receiver<Vec<T>>>,
+    mut each: impl FnMut(T) -> bool,
+) {
+    loop {
+        let chunk = match chunks.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(chunk) = chunk else {
+            return;
+        };
+        for item in chunk {
+            if !each(item) {
+                return;
+            }
+        }
+    }
+}
+
 /// The number of threads to use when none is given: every core.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -98,6 +98,21 @@ impl ListedFile {
         }
     }
 
+    /// What level 0 checks this file against.
+    pub fn expected(&self) -> crate::intact::ExpectedFile<'_> {
+        use crate::intact::Content;
+        crate::intact::ExpectedFile {
+            path: &self.path,
+            size: Some(self.size),
+            content: if self.shards.is_empty() {
+                Content::Whole(&self.sha256)
+            } else {
+                Content::Shards(&self.shards)
+            },
+            place: self.line,
+        }
+    }
+
     /// The listed file a `[[file]]` entry describes.
     pub fn of_entry(entry: &FileEntry) -> Self {
         ListedFile {
@@ -423,7 +438,7 @@ impl<W: Write> ListingWriter<W> {
         }
         self.put(line.as_bytes())?;
         self.files += 1;
-        self.bytes += file.size;
+        self.bytes = self.bytes.saturating_add(file.size);
         self.previous = Some(file.path.clone());
         Ok(())
     }
@@ -491,6 +506,12 @@ pub fn open_pinned(
         reason: e.to_string(),
     };
     let size = file.metadata().map_err(unreadable)?.len();
+    if size > MAX_LISTING_BYTES {
+        return Err(SourceError::TooLarge {
+            file: path,
+            limit: MAX_LISTING_BYTES,
+        });
+    }
     if size != pin.size {
         return refused(
             ProblemKind::SizeMismatch,

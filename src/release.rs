@@ -628,6 +628,20 @@ struct InitSealing {
     bytes: u64,
 }
 
+/// The listing writer `init` and `update` write through: into a fresh
+/// temporary file beside the manifest, published by [`publish_listing`].
+type TempListing = crate::listing::ListingWriter<std::io::BufWriter<std::fs::File>>;
+
+fn listing_writer(
+    dir: &Path,
+) -> Result<(tempfile::NamedTempFile, TempListing), crate::listing::WriteError> {
+    let temp = tempfile::Builder::new()
+        .prefix(".modelseal-listing-")
+        .tempfile_in(dir)?;
+    let out = std::io::BufWriter::with_capacity(1 << 20, temp.reopen()?);
+    Ok((temp, crate::listing::ListingWriter::new(out)?))
+}
+
 /// Whether the large form's manifest keeps `entry` in its `files`: what
 /// lineage and the model card read.
 fn init_keeps(entry: &FileEntry) -> bool {
@@ -647,13 +661,7 @@ fn seal_for_init(
         file: listing_path.clone(),
         reason: e.to_string(),
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".modelseal-listing-")
-        .tempfile_in(dir)
-        .map_err(|e| write_error(&e))?;
-    let temp_file = temp.reopen().map_err(|e| write_error(&e))?;
-    let out = std::io::BufWriter::with_capacity(1 << 20, temp_file);
-    let mut writer = crate::listing::ListingWriter::new(out).map_err(|e| write_error(&e))?;
+    let (temp, mut writer) = listing_writer(dir).map_err(|e| write_error(&e))?;
     let small_limit = match options.listing {
         ListingMode::Never => usize::MAX,
         ListingMode::Auto => crate::listing::AUTO_THRESHOLD,
@@ -770,13 +778,7 @@ fn update_listing(
         false,
     );
     old.read_header()?;
-    let temp = tempfile::Builder::new()
-        .prefix(".modelseal-listing-")
-        .tempfile_in(dir)
-        .map_err(|e| write_error(&e))?;
-    let temp_file = temp.reopen().map_err(|e| write_error(&e))?;
-    let out = std::io::BufWriter::with_capacity(1 << 20, temp_file);
-    let mut writer = crate::listing::ListingWriter::new(out).map_err(|e| write_error(&e))?;
+    let (temp, mut writer) = listing_writer(dir).map_err(|e| write_error(&e))?;
     let mut outcome = UpdateOutcome::default();
     let mut pending = old.next_entry()?;
     seal_files(

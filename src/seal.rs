@@ -39,12 +39,6 @@ pub struct SealInput<'a> {
     pub jobs: usize,
 }
 
-impl SealInput<'_> {
-    fn root<'m>(&self, model: &'m ModelDir) -> &'m std::path::Path {
-        model.root()
-    }
-}
-
 /// One file sealed: its path, size and digests (its role is the caller's).
 pub type Sealed = ListedFile;
 
@@ -97,7 +91,7 @@ pub fn seal(
         scope.spawn(move || walk(scanner, input, job_tx, walker_tx));
         let job_rx = &job_rx;
         let shard_size = input.shard_size;
-        let root = input.root(model);
+        let root = model.root();
         for _ in 0..jobs {
             let tx = msg_tx.clone();
             scope.spawn(move || hash(job_rx, root, shard_size, tx, progress));
@@ -269,21 +263,10 @@ fn hash(
     progress: &dyn Progress,
 ) {
     let mut buf = vec![0u8; hashing::READ_SIZE];
-    loop {
-        let chunk = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(chunk) = chunk else {
-            return;
-        };
-        for job in chunk {
-            let result = seal_one(&job, root, shard_size, &mut buf, progress);
-            if out.send(Message::Sealed(job.seq, result)).is_err() {
-                return;
-            }
-        }
-    }
+    hashing::drain_chunks(jobs, |job| {
+        let result = seal_one(&job, root, shard_size, &mut buf, progress);
+        out.send(Message::Sealed(job.seq, result)).is_ok()
+    });
 }
 
 fn seal_one(
@@ -352,7 +335,10 @@ fn read_in_dir(
     }
     let before = FileStamp::from_metadata(&meta);
     let digests = hashing::hash_whole_and_shards(&file, before.size, shard_size, buf, progress)?;
-    let head = (before.size <= crate::lfs::MAX_POINTER_BYTES)
+    // Hashing a file this small took one read, so its bytes are still in
+    // `buf`: only one that starts like a Git LFS pointer is read again whole.
+    let small = before.size <= crate::lfs::MAX_POINTER_BYTES;
+    let head = (small && buf.starts_with(b"version "))
         .then(|| {
             let mut bytes = vec![0u8; before.size as usize];
             std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, 0).ok()?;

@@ -11,7 +11,7 @@
 
 use crate::digest::Sha256Digest;
 use crate::hashing::{self, FileDigests, HashRequest, Progress, Want};
-use crate::intact::{self, Content, ExpectedFile, FileTotals, NameKind};
+use crate::intact::{self, FileTotals, NameKind};
 use crate::listing::{
     LISTING_FILE, ListedFile, Opened, compare_dirs, lineage_keeps, lineage_paths, listing_order,
     open_pinned, split_dir,
@@ -286,7 +286,12 @@ impl<'a, 'b> Joiner<'a, 'b> {
 
     fn mine(&self, offset: u64) -> bool {
         self.options.partition.is_none_or(|p| {
-            p.slice_of(offset, self.input.total_bytes + self.input.total_files) == p.index
+            p.slice_of(
+                offset,
+                self.input
+                    .total_bytes
+                    .saturating_add(self.input.total_files),
+            ) == p.index
         })
     }
 
@@ -321,7 +326,8 @@ impl<'a, 'b> Joiner<'a, 'b> {
                 return Ok(None);
             };
             let offset = self.offset;
-            self.offset += file.size + 1;
+            // Sizes are an attacker's until the bytes match: never overflow on them.
+            self.offset = self.offset.saturating_add(file.size.saturating_add(1));
             if (self.options.keep)(&file) {
                 self.kept.push(file.clone().into_entry());
             }
@@ -474,7 +480,7 @@ impl<'a, 'b> Joiner<'a, 'b> {
         } else {
             let size = listed.file.size;
             for (index, start) in (0..size).step_by(shard_size.max(1) as usize).enumerate() {
-                if self.mine(listed.offset + start) {
+                if self.mine(listed.offset.saturating_add(start)) {
                     parts.push(Part::Shard {
                         index: index as u64,
                         offset: start,
@@ -742,24 +748,16 @@ fn work(
     progress: &dyn Progress,
 ) {
     let mut buf = vec![0u8; hashing::READ_SIZE];
-    loop {
-        let chunk = match units.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(chunk) = chunk else {
-            return;
-        };
-        for unit in chunk {
-            let reader = Reader {
-                root,
-                lfs_pointers,
-                shared,
-                progress,
-            };
-            reader.run(&unit, &mut buf);
-        }
-    }
+    let reader = Reader {
+        root,
+        lfs_pointers,
+        shared,
+        progress,
+    };
+    hashing::drain_chunks(units, |unit| {
+        reader.run(&unit, &mut buf);
+        true
+    });
 }
 
 enum SizeOutcome {
@@ -771,16 +769,7 @@ enum SizeOutcome {
 
 /// The problem of a listed file whose size on disk is `size`.
 fn size_problem(root: &Path, file: &ListedFile, size: u64, lfs_pointers: bool) -> SizeOutcome {
-    let expected = ExpectedFile {
-        path: &file.path,
-        size: Some(file.size),
-        content: if file.shards.is_empty() {
-            Content::Whole(&file.sha256)
-        } else {
-            Content::Shards(&file.shards)
-        },
-        place: file.line,
-    };
+    let expected = file.expected();
     match intact::lfs_pointer_problem(&expected, file.size, &root.join(&file.path), lfs_pointers) {
         Some(None) => SizeOutcome::Pointer,
         Some(Some(problem)) => SizeOutcome::Problem(problem, true),
@@ -970,16 +959,7 @@ impl Reader<'_> {
                 .pop()
                 .unwrap_or_else(|| Err(ReadFault::Unreadable("no result was returned".into())));
         self.counted(listed.size, true);
-        let expected = ExpectedFile {
-            path: &listed.path,
-            size: Some(listed.size),
-            content: if listed.shards.is_empty() {
-                Content::Whole(&listed.sha256)
-            } else {
-                Content::Shards(&listed.shards)
-            },
-            place: listed.line,
-        };
+        let expected = listed.expected();
         if let Some(p) = intact::blob_name_problem(&expected, Some(blob)) {
             self.shared.problem(p);
         }
@@ -1019,7 +999,7 @@ pub fn check_manifest(
         let mut files: Vec<ListedFile> = manifest.files.iter().map(ListedFile::of_entry).collect();
         files.sort_by(|a, b| listing_order(&a.path, &b.path));
         let input = StreamInput {
-            total_bytes: files.iter().map(|f| f.size).sum(),
+            total_bytes: files.iter().fold(0u64, |sum, f| sum.saturating_add(f.size)),
             total_files: files.len() as u64,
             files: &mut files.into_iter().map(Ok),
             ignore: &ignore,
