@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use modelseal::intact::FileTotals;
 use modelseal::manifest::Manifest;
 use modelseal::trace::{self, Lineage};
-use modelseal::intact::FileTotals;
 use modelseal::verify::{ModelSummary, Report};
 use std::path::Path;
 
@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         problems,
         lineage,
         bundle: None,
+        slice: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),

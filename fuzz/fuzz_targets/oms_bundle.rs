@@ -175,6 +175,7 @@ fn exercise(signed: &SignedModel) {
         problems,
         lineage: Default::default(),
         bundle: None,
+        slice: None,
     };
     let text = modelseal::report::to_text(&report);
     assert!(

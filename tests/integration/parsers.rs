@@ -41,6 +41,9 @@ const PBKDF2_KEY: &[u8] = include_bytes!("../../fuzz/seeds/pem_key/openssl-pbkdf
 const CARD: &[u8] = include_bytes!("../../fuzz/seeds/model_card/lineage-front-matter.md");
 const CARD_CRLF: &[u8] = include_bytes!("../../fuzz/seeds/model_card/flow-lists-crlf.md");
 const LFS_POINTER: &[u8] = include_bytes!("../../fuzz/seeds/lfs_pointer/pointer.txt");
+const LISTING: &[u8] = include_bytes!("../../fuzz/seeds/listing/lineage.provenance.files");
+/// A listing with `+` shard lines for a shard size of 64 bytes.
+const LISTING_SHARDS: &[u8] = include_bytes!("../../fuzz/seeds/listing/shards-64.provenance.files");
 
 /// A policy with an inline key, a key file beside it, expiry and revocation.
 const INLINE_POLICY: &str = "threshold = 1\n\
@@ -661,6 +664,13 @@ proptest! {
     }
 
     #[test]
+    fn listing_reader_never_panics_and_accepts_one_spelling(
+        bytes in input(&[LISTING, LISTING_SHARDS]),
+    ) {
+        listing_round_trips(&bytes);
+    }
+
+    #[test]
     fn every_parser_survives_every_other_parsers_input(
         bytes in input(&[DEMO_MANIFEST, DEMO_SIG, TRUST, TEST_PUB, CARD, LFS_POINTER]),
     ) {
@@ -669,7 +679,65 @@ proptest! {
         card_never_panics(&bytes);
         let _ = lfs::parse(&bytes);
         let _ = keys::parse_public_key_pem(&String::from_utf8_lossy(&bytes));
+        listing_round_trips(&bytes);
     }
+}
+
+/// Reads `bytes` as a listing; when every line is accepted,
+/// writing the entries back gives the same bytes and pin (one spelling per
+/// listing), unless a path is listed twice, which the reader leaves for
+/// verify and the writer refuses. Returns whether it was accepted.
+fn listing_round_trips(bytes: &[u8]) -> bool {
+    use modelseal::listing::{ListingReader, ListingWriter};
+    // Shards of 64 bytes where the input has shard lines, so that short
+    // inputs reach them; the default 1 MiB otherwise.
+    let shard_size = if bytes.windows(2).any(|w| w == b"\n+") {
+        64
+    } else {
+        1 << 20
+    };
+    let mut reader = ListingReader::new(
+        bytes,
+        Path::new("provenance.files"),
+        shard_size,
+        1 << 20,
+        true,
+    );
+    if reader.read_header().is_err() {
+        return false;
+    }
+    let mut entries = Vec::new();
+    loop {
+        match reader.next_entry() {
+            Ok(Some(entry)) => entries.push(entry),
+            Ok(None) => break,
+            Err(_) => return false,
+        }
+    }
+    let (digest, read) = reader.digest();
+    assert_eq!(
+        read,
+        bytes.len() as u64,
+        "accepted without reading every byte"
+    );
+    if entries.windows(2).any(|w| w[0].path == w[1].path) {
+        return true;
+    }
+    let mut writer = ListingWriter::new(Vec::new()).unwrap();
+    for entry in &entries {
+        writer.push(entry).unwrap();
+    }
+    let (pin, written) = writer.finish().unwrap();
+    assert_eq!(written, bytes, "an accepted listing has one spelling");
+    assert_eq!(pin.sha256, digest);
+    assert_eq!(pin.files, entries.len() as u64);
+    true
+}
+
+#[test]
+fn listing_seeds_are_accepted() {
+    assert!(listing_round_trips(LISTING));
+    assert!(listing_round_trips(LISTING_SHARDS));
 }
 
 proptest! {
