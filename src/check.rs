@@ -10,6 +10,7 @@ use crate::manifest::Manifest;
 use crate::model_dir::ModelDir;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
+use crate::stream::{ManifestCheck, check_manifest};
 use crate::timestamp::Timestamp;
 use crate::trust::TrustPolicy;
 use crate::trust::check_release;
@@ -107,6 +108,56 @@ pub fn find_manifests(paths: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Level 0 of a manifest in the TOML form, answering unchanged files from
+/// the stat cache (the manifest caps the entries, so the cache is bounded too).
+fn check_with_cache(
+    model: &ModelDir,
+    manifest: &Manifest,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Problem>, FileTotals), VerifyError> {
+    let dir = model.root();
+    let listing = walk::list(model)?;
+    let mut cache = options
+        .cache_dir
+        .as_ref()
+        .map(|cache_dir| DigestCache::open(cache_dir, dir));
+    let mut file_options = FileCheckOptions {
+        jobs: options.jobs,
+        lfs_pointers: options.lfs_pointers,
+        cache: cache.as_mut(),
+        read_contents: true,
+    };
+    let outcome = compare_listing(dir, manifest, listing, &mut file_options, progress)?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.save()
+    {
+        warnings.push(format!(
+            "the stat cache could not be saved ({e}); the next check hashes again"
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Level 0 of a manifest in the large form (`provenance.files`), streamed as
+/// `verify` does, in bounded memory. The stat cache is not used: a map of
+/// millions of stamps would be the unbounded memory the large form avoids.
+fn check_large_form(
+    model: &ModelDir,
+    mut manifest: Manifest,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<(Vec<Problem>, FileTotals), VerifyError> {
+    let how = ManifestCheck {
+        jobs: options.jobs,
+        lfs_pointers: options.lfs_pointers,
+        read_contents: true,
+        partition: None,
+    };
+    Ok(check_manifest(model, &mut manifest, how, progress)?)
+}
+
 /// Checks one model directory.
 pub fn check_dir(
     dir: &Path,
@@ -118,27 +169,12 @@ pub fn check_dir(
         Manifest::load(&model.manifest_path()).map_err(VerifyError::Manifest)?;
     let signatures =
         SignatureFile::load(&model.signatures_path()).map_err(VerifyError::Signatures)?;
-    let listing = walk::list(&model)?;
-    let mut cache = options
-        .cache_dir
-        .as_ref()
-        .map(|cache_dir| DigestCache::open(cache_dir, dir));
-    let mut file_options = FileCheckOptions {
-        jobs: options.jobs,
-        lfs_pointers: options.lfs_pointers,
-        cache: cache.as_mut(),
-        read_contents: true,
-    };
-    let (mut problems, totals) =
-        compare_listing(dir, &manifest, listing, &mut file_options, progress)?;
     let mut warnings = Vec::new();
-    if let Some(cache) = &cache
-        && let Err(e) = cache.save()
-    {
-        warnings.push(format!(
-            "the stat cache could not be saved ({e}); the next check hashes again"
-        ));
-    }
+    let (mut problems, totals) = if manifest.listing.is_some() {
+        check_large_form(&model, manifest.clone(), options, progress)?
+    } else {
+        check_with_cache(&model, &manifest, options, progress, &mut warnings)?
+    };
 
     match &options.policy {
         Some(policy) => {

@@ -327,3 +327,50 @@ fn a_million_files_are_sealed_verified_and_updated() {
     modelseal().arg("update").arg(&dir).assert().success();
     assert_eq!(verify_json(&dir, &["--level", "0"]).1, 0);
 }
+
+/// The pre-commit hook checks a large-form manifest as verify does: true
+/// files pass, and a changed file or a changed listing fails, by path.
+#[test]
+fn check_streams_the_large_form() {
+    let s = Scratch::new();
+    let dir = s.path("m");
+    write(&dir.join("a.txt"), b"a");
+    write(&dir.join("b/c.txt"), b"c");
+    init_with(&dir, "always");
+    let (key, _) = s.key("k");
+    sign_with(&dir, &key);
+    let check = || {
+        let out = modelseal()
+            .args(["check", "--no-cache"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, said) = check();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("2 files"), "{said}");
+    write(&dir.join("b/c.txt"), b"C");
+    let (code, said) = check();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("hash_mismatch") && said.contains("b/c.txt"),
+        "{said}"
+    );
+    write(&dir.join("b/c.txt"), b"c");
+    let listing = std::fs::read_to_string(dir.join("provenance.files")).unwrap();
+    std::fs::write(
+        dir.join("provenance.files"),
+        listing.replace(" a.txt\n", " z.txt\n"),
+    )
+    .unwrap();
+    let (code, said) = check();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("hash_mismatch") && said.contains("provenance.files"),
+        "{said}"
+    );
+}
