@@ -123,14 +123,10 @@ impl Part {
 
     fn partition(&self) -> Result<(u32, u32), MergeError> {
         if let Some(error) = self.report.get("error").and_then(Value::as_str) {
-            let index = self
-                .report
-                .pointer("/partition/index")
-                .map(Value::to_string);
             return Err(MergeError::FailedSlice {
                 file: self.file.clone(),
-                index: index.unwrap_or_else(|| "?".into()),
-                error: error.to_string(),
+                index: shown(self.report.pointer("/partition/index")),
+                error: crate::escape::field(error).into_owned(),
             });
         }
         let field = |name: &str| {
@@ -148,8 +144,44 @@ impl Part {
         if count == 0 || index >= count {
             return Err(self.not_a_slice(format!("partition {index}/{count} does not exist")));
         }
+        self.check_shape()?;
         Ok((index, count))
     }
+}
+
+impl Part {
+    /// The digests are digests and the levels are levels: what the merged
+    /// report repeats from a slice is never free text from its author.
+    fn check_shape(&self) -> Result<(), MergeError> {
+        for name in ["manifest_sha256", "policy_sha256"] {
+            let value = self.report.pointer(&format!("/partition/{name}"));
+            if value
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<crate::digest::Sha256Digest>().ok())
+                .is_none()
+            {
+                return Err(self.not_a_slice(format!(
+                    "partition.{name} is not a SHA-256 digest (64 lowercase hex digits)"
+                )));
+            }
+        }
+        let level = |name: &str| self.report.pointer(&format!("/level/{name}"));
+        let is_level = |v: &Value| v.as_u64().is_some_and(|n| n <= 3);
+        if !level("required").is_some_and(is_level) {
+            return Err(self.not_a_slice("level.required is not a level from 0 to 3"));
+        }
+        if !level("reached").is_some_and(|v| v.is_null() || is_level(v)) {
+            return Err(self.not_a_slice("level.reached is neither null nor a level from 0 to 3"));
+        }
+        Ok(())
+    }
+}
+
+/// A JSON value from a slice, made safe and short enough for a message.
+fn shown(value: Option<&Value>) -> String {
+    let text = value.map_or("nothing".into(), Value::to_string);
+    let short: String = text.chars().take(200).collect();
+    crate::escape::field(&short).into_owned()
 }
 
 /// What every slice of one verification shares.
@@ -178,8 +210,8 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Value, MergeError> {
                     file: part.file.clone(),
                     first: first.file.clone(),
                     what,
-                    expected: expected.map_or("nothing".into(), Value::to_string),
-                    found: found.map_or("nothing".into(), Value::to_string),
+                    expected: shown(expected),
+                    found: shown(found),
                 });
             }
         }
@@ -324,8 +356,12 @@ fn problem_of(part: &Part, value: &Value) -> Result<Problem, MergeError> {
     else {
         return Err(part.not_a_slice("a problem without kind, path and message"));
     };
-    let kind = ProblemKind::from_name(kind)
-        .ok_or_else(|| part.not_a_slice(format!("unknown problem kind '{kind}'")))?;
+    let kind = ProblemKind::from_name(kind).ok_or_else(|| {
+        part.not_a_slice(format!(
+            "unknown problem kind '{}'",
+            crate::escape::field(kind)
+        ))
+    })?;
     let mut problem = Problem::new(kind, path, message);
     if let Some(shards) = value.get("shards") {
         problem.shards = Some(
@@ -339,7 +375,10 @@ fn problem_of(part: &Part, value: &Value) -> Result<Problem, MergeError> {
 /// The merged report for people.
 pub fn to_text(merged: &Value) -> String {
     let get = |p: &str| merged.pointer(p);
-    let text = |p: &str| get(p).and_then(Value::as_str).unwrap_or("?").to_string();
+    let text = |p: &str| {
+        let value = get(p).and_then(Value::as_str).unwrap_or("?");
+        crate::escape::field(value).into_owned()
+    };
     let number = |p: &str| get(p).and_then(Value::as_u64).unwrap_or(0);
     let mut out = format!(
         "merged {} slices of {} {} (manifest sha256 {})\n",
@@ -358,7 +397,7 @@ pub fn to_text(merged: &Value) -> String {
         let field = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
         out.push_str(&format!(
             "  {} {}: {}\n",
-            field("kind"),
+            crate::escape::field(field("kind")),
             crate::escape::field(field("path")),
             crate::escape::field(field("message"))
         ));

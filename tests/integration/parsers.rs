@@ -1495,3 +1495,50 @@ fn regression_oms_ignore_paths_are_literal() {
         assert!(is_ignored(&m, path), "{path:?}");
     }
 }
+
+#[test]
+fn regression_merge_shows_no_control_characters_from_a_slice() {
+    // Found by the `merge` fuzz target: a slice report whose
+    // partition.manifest_sha256 held DEL characters was merged, and the text
+    // report printed them raw (model name and version likewise), so a slice
+    // file could write terminal escapes under "merged N slices".
+    use modelseal::merge::{self, Part};
+    let bytes =
+        include_bytes!("../../fuzz/regressions/merge/control-characters-in-manifest-digest.json");
+    let serde_json::Value::Array(reports) = serde_json::from_slice(bytes).unwrap() else {
+        panic!("the regression input is a JSON array");
+    };
+    let parts = reports
+        .into_iter()
+        .map(|report| Part {
+            file: "part.json".into(),
+            report,
+        })
+        .collect();
+    let error = merge::merge(parts).unwrap_err().to_string();
+    assert!(
+        error.contains("manifest_sha256 is not a SHA-256 digest"),
+        "{error}"
+    );
+    // A well-formed slice whose model name holds an escape merges, escaped.
+    let mut report: serde_json::Value =
+        serde_json::from_slice(include_bytes!("../../fuzz/seeds/merge/demo-2-slices.json"))
+            .unwrap();
+    report[0]["model"]["name"] = "evil\u{1b}[8m".into();
+    report[1]["model"]["name"] = "evil\u{1b}[8m".into();
+    let serde_json::Value::Array(reports) = report else {
+        unreachable!()
+    };
+    let parts = reports
+        .into_iter()
+        .map(|report| Part {
+            file: "part.json".into(),
+            report,
+        })
+        .collect();
+    let text = merge::to_text(&merge::merge(parts).unwrap());
+    assert!(
+        text.contains("evil\\u{1b}[8m") && !text.contains('\u{1b}'),
+        "{text}"
+    );
+}
