@@ -84,6 +84,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Join the JSON reports of `verify --partition I/N` into one report.
     Merge(MergeArgs),
+    /// Verify DIR, then write the evidence as CycloneDX, SPDX, in-toto or SLSA.
+    Export(ExportArgs),
     /// Pre-commit: every manifest at or above PATHs (up to the git root) or
     /// below them is true to its files, and its signatures still verify.
     Check(CheckArgs),
@@ -269,6 +271,43 @@ struct VerifyArgs {
     partition: Option<modelseal::partition::Partition>,
     #[command(flatten)]
     jobs: JobsArg,
+}
+
+/// Arguments of `modelseal export`.
+#[derive(Args)]
+struct ExportArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The document: CycloneDX 1.6 ML-BOM, SPDX 3.0.1 (AI and Dataset
+    /// profiles), in-toto Statement v1, or SLSA Provenance v1 per training run.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The level that must hold before anything is exported (as in verify).
+    #[arg(long, allow_hyphen_values = true, value_parser = level_parser())]
+    level: Option<u8>,
+    /// Export even if verification fails; the document then says it is unverified.
+    #[arg(long)]
+    unverified: bool,
+    /// in-toto and SLSA: wrap each statement in a DSSE envelope signed with
+    /// this Ed25519 private key (the release key).
+    #[arg(long, value_name = "KEY")]
+    sign_key: Option<PathBuf>,
+    /// Write the document here (atomically) instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Cyclonedx,
+    Spdx,
+    Intoto,
+    Slsa,
 }
 
 /// Arguments of `modelseal merge`.
@@ -639,6 +678,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         Command::Lineage(args) => lineage_command(args, output),
         Command::Verify(args) => verify_command(args, output),
         Command::Merge(args) => merge_command(args),
+        Command::Export(args) => export_command(args, output),
     }
 }
 
@@ -1045,6 +1085,90 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
     } else {
         Outcome::Failed
     })
+}
+
+/// `modelseal export`.
+fn export_command(args: ExportArgs, output: Output) -> Result<Outcome, Failure> {
+    use modelseal::export::{self, cyclonedx, intoto, slsa, spdx};
+    let ExportArgs {
+        dir,
+        format,
+        policy,
+        level,
+        unverified,
+        sign_key,
+        out,
+        jobs,
+    } = args;
+    if sign_key.is_some() && !matches!(format, ExportFormat::Intoto | ExportFormat::Slsa) {
+        return Err(Failure::input(
+            "--sign-key signs in-toto and SLSA statements (DSSE); CycloneDX and SPDX documents are not signed by modelseal",
+        ));
+    }
+    let key = match &sign_key {
+        Some(path) => Some(
+            keys::load_signing_key(path, || passphrase_for_use(path))
+                .map_err(key_failure)?
+                .key,
+        ),
+        None => None,
+    };
+    let options = VerifyOptions {
+        required_level: level.unwrap_or(1),
+        policy: policy.policy()?,
+        jobs: jobs.get(),
+        now: Timestamp::now(),
+        lfs_pointers: false,
+        partition: None,
+    };
+    let dir = model_dir(dir);
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let evidence = export::collect(&dir, &options, unverified, &bar).map_err(Failure::input)?;
+    bar.finish();
+    let sealed = |statement: serde_json::Value| match &key {
+        Some(key) => intoto::envelope(&statement, key),
+        None => statement,
+    };
+    let text = match format {
+        ExportFormat::Cyclonedx => pretty(&cyclonedx::document(&evidence)),
+        ExportFormat::Spdx => pretty(&spdx::document(&evidence)),
+        ExportFormat::Intoto => format!("{}\n", sealed(intoto::statement(&evidence))),
+        ExportFormat::Slsa => {
+            let statements = slsa::statements(&evidence);
+            if statements.is_empty() {
+                return Err(Failure::input(format!(
+                    "{}: the manifest records no [[training]] run, so there is no SLSA provenance to export; record one with `modelseal trace training`",
+                    dir.display()
+                )));
+            }
+            statements
+                .into_iter()
+                .map(|s| format!("{}\n", sealed(s)))
+                .collect()
+        }
+    };
+    if !evidence.verified {
+        eprintln!("warning: {}", escape::field(&evidence.statement()));
+    }
+    match out {
+        Some(out) => {
+            modelseal::atomic::replace_file(&out, text.as_bytes())
+                .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+            say!(output.quiet, "wrote {}", out.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(if evidence.verified {
+        Outcome::Done
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn pretty(document: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(document).unwrap_or_else(|e| e.to_string());
+    text.push('\n');
+    text
 }
 
 /// `modelseal merge`.

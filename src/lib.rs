@@ -19,6 +19,7 @@ pub mod check;
 pub mod digest;
 pub mod ecdsa_key;
 pub mod escape;
+pub mod export;
 pub mod hashing;
 pub mod intact;
 pub mod keys;

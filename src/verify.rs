@@ -200,15 +200,25 @@ pub fn verify(
     options: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
-    verify_manifest(dir, options, progress).map(|(report, _)| report)
+    verify_manifest(dir, options, progress).map(|(report, ..)| report)
 }
 
-/// [`verify`], also handing back the manifest it read.
+/// [`verify`], also handing back the manifest it read and the SHA-256 of
+/// its exact bytes: what an export of the verified release is made from.
+pub fn verify_with_manifest(
+    dir: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<(Report, Manifest, Sha256Digest), VerifyError> {
+    verify_manifest(dir, options, progress)
+}
+
+/// [`verify`], also handing back the manifest it read and its digest.
 fn verify_manifest(
     dir: &Path,
     options: &VerifyOptions,
     progress: &dyn Progress,
-) -> Result<(Report, Manifest), VerifyError> {
+) -> Result<(Report, Manifest, Sha256Digest), VerifyError> {
     if options.required_level > MAX_LEVEL {
         return Err(VerifyError::BadLevel(options.required_level));
     }
@@ -217,6 +227,7 @@ fn verify_manifest(
     }
     let model = ModelDir::new(dir);
     let (mut manifest, manifest_bytes) = load_manifest(&model)?;
+    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
     let signed = match (&options.policy, options.required_level) {
         (Some(policy), 1..) => {
             let signatures =
@@ -282,11 +293,11 @@ fn verify_manifest(
         bundle: None,
         slice: options.partition.map(|partition| Slice {
             partition,
-            manifest_sha256: Sha256Digest::of(&manifest_bytes),
+            manifest_sha256,
             policy_sha256: options.policy_digest(),
         }),
     };
-    Ok((report, manifest))
+    Ok((report, manifest, manifest_sha256))
 }
 
 /// Reads the manifest, or says where one is.
@@ -381,7 +392,7 @@ pub fn lineage(
         lfs_pointers: false,
         partition: None,
     };
-    let (mut report, manifest) = verify_manifest(dir, &options, progress)?;
+    let (mut report, manifest, _) = verify_manifest(dir, &options, progress)?;
     if !with_policy {
         let trace_problems = trace::check_lineage(&manifest);
         report.lineage.traced = Some(trace_problems.is_empty());

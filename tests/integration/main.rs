@@ -2,6 +2,7 @@
 
 mod common;
 mod docs;
+mod export;
 mod faults;
 mod first_hour;
 mod hardening;
