@@ -86,6 +86,8 @@ enum Command {
     Merge(MergeArgs),
     /// Verify DIR, then write the evidence as CycloneDX, SPDX, in-toto or SLSA.
     Export(ExportArgs),
+    /// Verify DIR and write one self-contained page for auditors (HTML or Markdown).
+    Report(AuditArgs),
     /// Pre-commit: every manifest at or above PATHs (up to the git root) or
     /// below them is true to its files, and its signatures still verify.
     Check(CheckArgs),
@@ -300,6 +302,34 @@ struct ExportArgs {
     out: Option<PathBuf>,
     #[command(flatten)]
     jobs: JobsArg,
+}
+
+/// Arguments of `modelseal report`.
+#[derive(Args)]
+struct AuditArgs {
+    /// The model directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The level the verdict is for (default: 1 with a policy, else 0).
+    /// Levels above it are still evaluated, to say why they do not hold.
+    #[arg(long, allow_hyphen_values = true, value_parser = level_parser())]
+    level: Option<u8>,
+    /// The page: HTML (no script, no external asset) or Markdown.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Html)]
+    format: AuditFormat,
+    /// Where to write the page (atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuditFormat {
+    Html,
+    Md,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -679,6 +709,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         Command::Verify(args) => verify_command(args, output),
         Command::Merge(args) => merge_command(args),
         Command::Export(args) => export_command(args, output),
+        Command::Report(args) => audit_command(args, output),
     }
 }
 
@@ -1159,6 +1190,57 @@ fn export_command(args: ExportArgs, output: Output) -> Result<Outcome, Failure> 
         None => print!("{text}"),
     }
     Ok(if evidence.verified {
+        Outcome::Done
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// `modelseal report`.
+fn audit_command(args: AuditArgs, output: Output) -> Result<Outcome, Failure> {
+    use modelseal::audit::{self, Audit};
+    let AuditArgs {
+        dir,
+        policy,
+        level,
+        format,
+        out,
+        jobs,
+    } = args;
+    let policy = policy.policy()?;
+    let required = level.unwrap_or(if policy.is_some() { 1 } else { 0 });
+    if required >= 1 && policy.is_none() {
+        return Err(Failure::input(format!(
+            "level {required} needs a trust policy: pass --key PUB or --trust FILE"
+        )));
+    }
+    // Every level is evaluated that can be, so the page says why a higher one fails.
+    let options = VerifyOptions {
+        required_level: if policy.is_some() { 3 } else { 0 },
+        policy: policy.clone(),
+        jobs: jobs.get(),
+        now: Timestamp::now(),
+        lfs_pointers: false,
+        partition: None,
+    };
+    let dir = model_dir(dir);
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let evidence =
+        modelseal::export::collect(&dir, &options, true, &bar).map_err(Failure::input)?;
+    bar.finish();
+    let page = Audit {
+        evidence: &evidence,
+        required,
+        policy: policy.as_ref(),
+    };
+    let text = match format {
+        AuditFormat::Html => audit::to_html(&page),
+        AuditFormat::Md => audit::to_markdown(&page),
+    };
+    modelseal::atomic::replace_file(&out, text.as_bytes())
+        .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+    say!(output.quiet, "wrote {}", out.display());
+    Ok(if page.holds() {
         Outcome::Done
     } else {
         Outcome::Failed

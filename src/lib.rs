@@ -13,6 +13,7 @@
 
 pub mod anchor;
 pub mod atomic;
+pub mod audit;
 pub mod cache;
 pub mod card;
 pub mod check;
@@ -42,6 +43,7 @@ pub mod signature;
 pub mod source;
 pub mod stamp;
 pub mod stream;
+pub mod svg;
 pub mod timestamp;
 pub mod trace;
 pub mod trust;

@@ -25,14 +25,6 @@ impl Mark {
             Mark::Unchecked(s) => format!("[unchecked: {s}]"),
         }
     }
-
-    fn colour(&self) -> &'static str {
-        match self {
-            Mark::Ok(_) => "darkgreen",
-            Mark::Bad(_) => "red",
-            Mark::Unchecked(_) => "gray40",
-        }
-    }
 }
 
 fn short(d: &Option<crate::digest::Sha256Digest>) -> String {
@@ -321,31 +313,95 @@ fn dot_escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// A Graphviz digraph being drawn: node lines first, then the edges.
-struct Dot<'a> {
-    ix: Index<'a>,
-    out: String,
-    edges: Vec<(String, String, &'static str)>,
+/// How a node of the lineage graph fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Verified.
+    Verified,
+    /// A check failed.
+    Failed,
+    /// Not checked (no policy given).
+    Unchecked,
 }
 
-impl<'a> Dot<'a> {
-    fn node(&mut self, id: &str, label: &str, shape: &str, mark: &Mark) {
-        let detail = match mark {
-            Mark::Ok(s) | Mark::Bad(s) | Mark::Unchecked(s) => s,
+/// One node of the lineage graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphNode {
+    /// Unique id (`file:PATH`, `dataset:ID`, `training:ID`, …).
+    pub id: String,
+    /// What it is, for people (may hold a newline).
+    pub label: String,
+    /// Its Graphviz shape.
+    pub shape: &'static str,
+    /// How it fared.
+    pub status: NodeStatus,
+    /// Why, in words.
+    pub detail: String,
+}
+
+/// One edge of the lineage graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphEdge {
+    /// The id of the node it leaves.
+    pub from: String,
+    /// The id of the node it enters.
+    pub to: String,
+    /// What it means.
+    pub label: &'static str,
+}
+
+/// The lineage graph, as `lineage --format dot` and the audit report draw
+/// it. A node may be given twice (a file that is a config and a dataset
+/// file); its last entry wins, as in Graphviz.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Graph {
+    /// Nodes, in the order they were met.
+    pub nodes: Vec<GraphNode>,
+    /// Edges, in the order they were met.
+    pub edges: Vec<GraphEdge>,
+}
+
+impl Graph {
+    /// Each node once, its last entry kept, in the order first met.
+    pub fn unique_nodes(&self) -> Vec<&GraphNode> {
+        let mut last: HashMap<&str, &GraphNode> = HashMap::new();
+        let mut order = Vec::new();
+        for n in &self.nodes {
+            if last.insert(n.id.as_str(), n).is_none() {
+                order.push(n.id.as_str());
+            }
+        }
+        order
+            .into_iter()
+            .filter_map(|id| last.get(id).copied())
+            .collect()
+    }
+}
+
+/// The lineage graph being built from a report.
+struct Builder<'a> {
+    ix: Index<'a>,
+    graph: Graph,
+}
+
+impl<'a> Builder<'a> {
+    fn node(&mut self, id: &str, label: &str, shape: &'static str, mark: &Mark) {
+        let (status, detail) = match mark {
+            Mark::Ok(s) => (NodeStatus::Verified, s),
+            Mark::Bad(s) => (NodeStatus::Failed, s),
+            Mark::Unchecked(s) => (NodeStatus::Unchecked, s),
         };
-        let _ = writeln!(
-            self.out,
-            "  \"{}\" [label=\"{}\\n{}\", shape={shape}, color={}, fontcolor={}];",
-            dot_escape(id),
-            dot_escape(label),
-            dot_escape(detail),
-            mark.colour(),
-            mark.colour()
-        );
+        self.graph.nodes.push(GraphNode {
+            id: id.to_string(),
+            label: label.to_string(),
+            shape,
+            status,
+            detail: detail.clone(),
+        });
     }
 
     fn edge(&mut self, from: String, to: String, label: &'static str) {
-        self.edges.push((from, to, label));
+        self.graph.edges.push(GraphEdge { from, to, label });
     }
 
     /// A training run with its outputs, configs, code and base model.
@@ -459,28 +515,57 @@ impl<'a> Dot<'a> {
         }
     }
 
-    fn finish(mut self) -> String {
-        for (from, to, label) in std::mem::take(&mut self.edges) {
-            let _ = writeln!(
-                self.out,
-                "  \"{}\" -> \"{}\" [label=\"{label}\", fontsize=8];",
-                dot_escape(&from),
-                dot_escape(&to)
-            );
-        }
-        self.out.push_str("}\n");
-        self.out
+    fn finish(self) -> Graph {
+        self.graph
+    }
+}
+
+fn colour(status: NodeStatus) -> &'static str {
+    match status {
+        NodeStatus::Verified => "darkgreen",
+        NodeStatus::Failed => "red",
+        NodeStatus::Unchecked => "gray40",
     }
 }
 
 /// The lineage as a Graphviz digraph (`dot -Tsvg`).
 pub fn to_dot(report: &Report) -> String {
-    let mut dot = Dot {
+    let graph = graph(report);
+    let mut out = String::from(
+        "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+    );
+    for n in &graph.nodes {
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\\n{}\", shape={}, color={}, fontcolor={}];",
+            dot_escape(&n.id),
+            dot_escape(&n.label),
+            dot_escape(&n.detail),
+            n.shape,
+            colour(n.status),
+            colour(n.status)
+        );
+    }
+    for e in &graph.edges {
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\", fontsize=8];",
+            dot_escape(&e.from),
+            dot_escape(&e.to),
+            e.label
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The lineage graph of a report: the model, its training runs, their
+/// outputs, configs, code and base model, the datasets and their files, and
+/// every upstream manifest followed, each marked with what was verified.
+pub fn graph(report: &Report) -> Graph {
+    let mut dot = Builder {
         ix: Index::new(report),
-        out: String::from(
-            "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
-        ),
-        edges: Vec::new(),
+        graph: Graph::default(),
     };
     let model_id = format!("model:{}", report.model.name);
     let model_mark = match report.reached {

@@ -1,5 +1,6 @@
 //! Integration tests: all in one binary so they build once (see Cargo.toml).
 
+mod audit;
 mod common;
 mod docs;
 mod export;
