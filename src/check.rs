@@ -140,12 +140,13 @@ fn check_with_cache(
     Ok(outcome)
 }
 
-/// Level 0 of a manifest in the large form (`provenance.files`), streamed as
-/// `verify` does, in bounded memory. The stat cache is not used: a map of
-/// millions of stamps would be the unbounded memory the large form avoids.
+/// Level 0 of a manifest in the large form (`provenance.files`), or of more
+/// than [`crate::listing::AUTO_THRESHOLD`] files, streamed as `verify` does,
+/// in bounded memory. The stat cache is not used: a map of millions of
+/// stamps would be the unbounded memory the large form avoids.
 fn check_large_form(
     model: &ModelDir,
-    mut manifest: Manifest,
+    manifest: &mut Manifest,
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), VerifyError> {
@@ -155,7 +156,7 @@ fn check_large_form(
         read_contents: true,
         partition: None,
     };
-    Ok(check_manifest(model, &mut manifest, how, progress)?)
+    Ok(check_manifest(model, manifest, how, progress)?)
 }
 
 /// Checks one model directory.
@@ -165,13 +166,17 @@ pub fn check_dir(
     progress: &dyn Progress,
 ) -> Result<CheckOutcome, VerifyError> {
     let model = ModelDir::new(dir);
-    let (manifest, manifest_bytes) =
+    let (mut manifest, manifest_bytes) =
         Manifest::load(&model.manifest_path()).map_err(VerifyError::Manifest)?;
     let signatures =
         SignatureFile::load(&model.signatures_path()).map_err(VerifyError::Signatures)?;
     let mut warnings = Vec::new();
-    let (mut problems, totals) = if manifest.listing.is_some() {
-        check_large_form(&model, manifest.clone(), options, progress)?
+    // Above the large form's threshold the stat cache would be a map of
+    // every file: such manifests stream, as verify does, in bounded memory.
+    let streamed =
+        manifest.listing.is_some() || manifest.files.len() > crate::listing::AUTO_THRESHOLD;
+    let (mut problems, totals) = if streamed {
+        check_large_form(&model, &mut manifest, options, progress)?
     } else {
         check_with_cache(&model, &manifest, options, progress, &mut warnings)?
     };

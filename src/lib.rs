@@ -21,6 +21,7 @@ pub mod digest;
 pub mod ecdsa_key;
 pub mod escape;
 pub mod export;
+mod file_tables;
 pub mod hashing;
 pub mod intact;
 pub mod keys;

@@ -330,6 +330,18 @@ struct ManifestDoc {
     training: Vec<Spanned<Training>>,
 }
 
+/// The error for a manifest of another format version.
+fn unsupported(file: &Path, text: &str, version: &Spanned<toml::Value>) -> SourceError {
+    SourceError::Invalid {
+        location: source::Location::at(file, text, version.span().start),
+        message: format!(
+            "manifest format {} is not supported; this modelseal reads format {FORMAT}",
+            version.get_ref()
+        ),
+        help: Some("upgrade modelseal, or write `manifest = 1`".into()),
+    }
+}
+
 /// Only the format key, read first so a newer format gets a clear error
 /// rather than a complaint about the first key it added.
 #[derive(Deserialize)]
@@ -357,20 +369,57 @@ impl Manifest {
         Manifest::parse_with(file, bytes, false)
     }
 
+    /// [`Manifest::parse`] with the fast path for `[[file]]` tables taken
+    /// from `min_tables` tables on (0: always where it applies). For tests
+    /// that hold the fast path to the TOML parser.
+    #[doc(hidden)]
+    pub fn parse_with_fast_tables_from(
+        file: &Path,
+        bytes: &[u8],
+        min_tables: Option<usize>,
+    ) -> Result<Manifest, SourceError> {
+        Manifest::parse_tables(file, bytes, true, min_tables)
+    }
+
     fn parse_with(file: &Path, bytes: &[u8], check_shards: bool) -> Result<Manifest, SourceError> {
+        Manifest::parse_tables(
+            file,
+            bytes,
+            check_shards,
+            Some(crate::file_tables::WORTH_IT),
+        )
+    }
+
+    fn parse_tables(
+        file: &Path,
+        bytes: &[u8],
+        check_shards: bool,
+        min_tables: Option<usize>,
+    ) -> Result<Manifest, SourceError> {
         let text = source::as_text(file, bytes)?;
         // The format is checked first so that a newer format gets a clear error
         // rather than a complaint about the first key it added; the probe parses
         // the text a second time, so it runs only when the strict parse fails.
-        let unsupported = |version: &Spanned<toml::Value>| SourceError::Invalid {
-            location: source::Location::at(file, text, version.span().start),
-            message: format!(
-                "manifest format {} is not supported; this modelseal reads format {FORMAT}",
-                version.get_ref()
-            ),
-            help: Some("upgrade modelseal, or write `manifest = 1`".into()),
-        };
-        let doc: ManifestDoc = match source::parse_toml(file, text) {
+        let unsupported = |version: &Spanned<toml::Value>| unsupported(file, text, version);
+        // Large manifests: the canonical [[file]] tables are read line by
+        // line, the rest as TOML; anything else, or any doubt, all as TOML.
+        // Spans then point into the text without the tables, which has the
+        // same lines; an error is reported from the whole text instead.
+        if let Some(tables) = min_tables.and_then(|n| crate::file_tables::split(text, n)) {
+            let rest = tables.rest;
+            if let Ok(mut doc) = source::parse_toml::<ManifestDoc>(file, &rest)
+                && doc.file.is_empty()
+            {
+                doc.file = tables.entries;
+                let lines = source::LineIndex::with_removed(&rest, &tables.removed);
+                if let Ok(manifest) = Manifest::from_doc(file, &rest, &lines, doc, check_shards) {
+                    return Ok(manifest);
+                }
+            }
+            return Manifest::parse_tables(file, bytes, check_shards, None);
+        }
+        let parsed = source::parse_toml(file, text);
+        let doc: ManifestDoc = match parsed {
             Ok(doc) => doc,
             Err(err) => {
                 if let Ok(FormatProbe {
@@ -383,17 +432,28 @@ impl Manifest {
                 return Err(err);
             }
         };
+        Manifest::from_doc(file, text, &source::LineIndex::new(text), doc, check_shards)
+    }
+
+    /// The manifest in a parsed document, checked; `text` is what its spans
+    /// point into.
+    fn from_doc(
+        file: &Path,
+        text: &str,
+        lines: &source::LineIndex,
+        doc: ManifestDoc,
+        check_shards: bool,
+    ) -> Result<Manifest, SourceError> {
         if *doc.manifest.get_ref() != FORMAT {
             let version = Spanned::new(
                 doc.manifest.span(),
                 toml::Value::Integer(i64::from(*doc.manifest.get_ref())),
             );
-            return Err(unsupported(&version));
+            return Err(unsupported(file, text, &version));
         }
         let at = |span: std::ops::Range<usize>, msg: String| {
             SourceError::at(file, text, span.start, msg)
         };
-        let lines = source::LineIndex::new(text);
 
         if doc.name.get_ref().trim().is_empty() {
             return Err(at(doc.name.span(), "name must not be empty".into()));
@@ -417,14 +477,14 @@ impl Manifest {
             check_shards,
             file,
             text,
-            &lines,
+            lines,
         )?;
         let datasets = with_unique_ids(
             doc.dataset,
             "dataset",
             file,
             text,
-            &lines,
+            lines,
             |d| &d.id,
             |d, l| d.line = l,
         )?;
@@ -433,7 +493,7 @@ impl Manifest {
             "training",
             file,
             text,
-            &lines,
+            lines,
             |t| &t.id,
             |t, l| t.line = l,
         )?;
@@ -524,7 +584,10 @@ fn checked_files(
                 help: Some("run `modelseal update` to rehash the directory".into()),
             });
         }
-        entry.line = lines.line(span.start);
+        // The fast path for [[file]] tables knows each entry's line already.
+        if entry.line == 0 {
+            entry.line = lines.line(span.start);
+        }
         files.push(entry);
     }
     Ok(files)

@@ -78,6 +78,18 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// Indexes `text`, from which `removed` lines were taken out: each
+    /// `(offset, count)` says that `count` lines stood at `offset`, so the
+    /// lines after it are numbered as in the text they were taken from.
+    pub fn with_removed(text: &str, removed: &[(usize, usize)]) -> Self {
+        let mut index = LineIndex::new(text);
+        for &(offset, count) in removed {
+            index.starts.extend(std::iter::repeat_n(offset, count));
+        }
+        index.starts.sort_unstable();
+        index
+    }
+
     /// The 1-based line of byte `offset`.
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset)

@@ -996,12 +996,17 @@ pub fn check_manifest(
     let shard_size = manifest.hashing.shard_size;
     let unlisted_fix = "run `modelseal update` if it belongs, or add it to ignore";
     let Some(pin) = manifest.listing.clone() else {
-        let mut files: Vec<ListedFile> = manifest.files.iter().map(ListedFile::of_entry).collect();
-        files.sort_by(|a, b| listing_order(&a.path, &b.path));
+        // The entries in listing order, by index: each becomes a ListedFile
+        // only as the stream reaches it, so no second copy of them is held.
+        let entries = &manifest.files;
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by(|&a, &b| listing_order(&entries[a].path, &entries[b].path));
         let input = StreamInput {
-            total_bytes: files.iter().fold(0u64, |sum, f| sum.saturating_add(f.size)),
-            total_files: files.len() as u64,
-            files: &mut files.into_iter().map(Ok),
+            total_bytes: entries
+                .iter()
+                .fold(0u64, |sum, f| sum.saturating_add(f.size)),
+            total_files: entries.len() as u64,
+            files: &mut order.iter().map(|&i| Ok(ListedFile::of_entry(&entries[i]))),
             ignore: &ignore,
             shard_size,
             skipped: &[MANIFEST_FILE, SIGNATURE_FILE],
