@@ -117,10 +117,13 @@ fn model_component(evidence: &Evidence) -> Value {
         },
         "properties": verification_properties(evidence),
     });
+    // One ancestor per base model, however many runs started from it.
+    let mut seen = std::collections::HashSet::new();
     let ancestors: Vec<Value> = lineage
         .trainings
         .iter()
         .filter_map(|t| t.base_model.as_ref())
+        .filter(|base| seen.insert(base.name.clone()))
         .map(|base| {
             let mut ancestor = json!({
                 "type": "machine-learning-model",

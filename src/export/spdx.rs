@@ -67,8 +67,14 @@ pub fn document(evidence: &Evidence) -> Value {
     if let Some(license) = &evidence.manifest.license {
         graph.license(&ids, &model_id, license);
     }
+    let mut bases = std::collections::HashSet::new();
     for t in &evidence.report.lineage.trainings {
-        if let Some(base) = &t.base_model {
+        // One element per base model, however many runs started from it.
+        if let Some(base) = t
+            .base_model
+            .as_ref()
+            .filter(|b| bases.insert(b.name.clone()))
+        {
             let id = ids.named("base", &base.name);
             let mut package = json!({
                 "type": "ai_AIPackage",

@@ -345,3 +345,76 @@ fn the_readme_export_commands_run_as_written() {
         assert!(said.contains(line), "{said}");
     }
 }
+
+/// Two runs from one base model: the base is one ancestor (CycloneDX) and
+/// one element (SPDX), so every bom-ref and spdxId stays unique, and both
+/// documents still validate.
+#[test]
+fn a_base_model_shared_by_two_runs_is_named_once() {
+    let s = Scratch::new();
+    let dir = s.path("m");
+    write(&dir.join("a.safetensors"), b"a");
+    write(&dir.join("b.safetensors"), b"b");
+    init(&dir);
+    let base = "ab".repeat(32);
+    for (id, out) in [("one", "a.safetensors"), ("two", "b.safetensors")] {
+        modelseal()
+            .args(["trace", "training"])
+            .arg(&dir)
+            .args(["--id", id, "--outputs", out, "--base-model", "acme/base"])
+            .args(["--base-sha256", &base])
+            .assert()
+            .success();
+    }
+    let (key, public) = s.key("k");
+    sign_with(&dir, &key);
+    let run = |format: &str| {
+        let out = modelseal()
+            .arg("export")
+            .arg(&dir)
+            .args(["--format", format, "--key"])
+            .arg(&public)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bom = run("cyclonedx");
+    let doc: Value = serde_json::from_str(&bom).unwrap();
+    assert_eq!(
+        doc["components"][0]["pedigree"]["ancestors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let mut refs: Vec<&str> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["bom-ref"].as_str())
+        .collect();
+    let all = refs.len();
+    refs.sort();
+    refs.dedup();
+    assert_eq!(refs.len(), all, "bom-refs are unique");
+    validate("cyclonedx", &bom, None);
+    let spdx = run("spdx");
+    let doc: Value = serde_json::from_str(&spdx).unwrap();
+    let mut ids: Vec<&str> = doc["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["spdxId"].as_str())
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "spdxIds are unique");
+    validate("spdx", &spdx, None);
+    assert_eq!(
+        statements(&run("slsa")).len(),
+        2,
+        "one SLSA statement per run"
+    );
+}
