@@ -307,6 +307,22 @@ proptest! {
         prop_assert_eq!(again.to_toml().unwrap(), text);
     }
 
+    /// The line-by-line reading of `[[file]]` tables (taken for large
+    /// manifests) gives exactly what the TOML parser gives: the same
+    /// manifest, line numbers included, or the same error.
+    #[test]
+    fn fast_file_tables_read_exactly_what_toml_reads(m in manifest()) {
+        let text = m.to_toml().unwrap();
+        same_with_and_without_fast_tables(text.as_bytes())?;
+    }
+
+    #[test]
+    fn fast_file_tables_agree_with_toml_on_mutated_manifests(
+        bytes in input(&[DEMO_MANIFEST, LINEAGE_MANIFEST, BASE_MANIFEST]),
+    ) {
+        same_with_and_without_fast_tables(&bytes)?;
+    }
+
     #[test]
     fn parsed_manifests_round_trip_through_to_toml(m in manifest()) {
         // Parse once to get real line numbers, then check parse(to_toml(parse(x))).
@@ -585,6 +601,70 @@ fn lineage_renders_safely(m: &Manifest) {
             !text.chars().any(|c| c.is_control() && c != '\n'),
             "raw control character in: {text:?}"
         );
+    }
+}
+
+fn same_with_and_without_fast_tables(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let path = Path::new(MANIFEST);
+    let fast = Manifest::parse_with_fast_tables_from(path, bytes, Some(0));
+    let toml = Manifest::parse_with_fast_tables_from(path, bytes, None);
+    match (fast, toml) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+        (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => {
+            return Err(TestCaseError::fail(format!(
+                "fast path {:?}, TOML {:?}, for:\n{}",
+                a.map(|_| "ok"),
+                b.map(|_| "ok"),
+                String::from_utf8_lossy(bytes)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Hand-made edges: tables the fast path must leave to the TOML parser.
+#[test]
+fn fast_file_tables_leave_every_doubtful_manifest_to_toml() {
+    let table = |path: &str| {
+        format!(
+            "[[file]]\npath = \"{path}\"\nrole = \"data\"\nsize = 1\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        )
+    };
+    let head = "manifest = 1\nkind = \"dataset\"\nname = \"n\"\nversion = \"1\"\nignore = []\n\n[hashing]\nalgorithm = \"sha256\"\nshard_size = 268435456\n\n";
+    let cases = [
+        // A multi-line string holding what looks like a table.
+        format!(
+            "manifest = 1\nkind = \"dataset\"\nname = \"n\"\nversion = \"1\"\nlicense = \"\"\"\n{}\"\"\"\n\n[hashing]\nalgorithm = \"sha256\"\nshard_size = 268435456\n",
+            table("a")
+        ),
+        // A key after a table belongs to it.
+        format!("{head}{}extra = 1\n", table("a")),
+        // A multi-line array holding what looks like a table.
+        format!(
+            "manifest = 1\nkind = \"dataset\"\nname = \"n\"\nversion = \"1\"\nignore = [\n{}]\n\n[hashing]\nalgorithm = \"sha256\"\nshard_size = 268435456\n",
+            table("a")
+        ),
+        // Another `file` key or table beside the tables.
+        format!("{head}{}\n[file.x]\ny = 1\n", table("a")),
+        format!("{head}{}\n[[file.sub]]\ny = 1\n", table("a")),
+        // Escapes, a tab, a leading zero, a duplicate key.
+        format!("{head}{}", table("a\\u0062")),
+        format!("{head}{}", table("a\tb")),
+        format!(
+            "{head}[[file]]\npath = \"a\"\nrole = \"data\"\nsize = 01\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ),
+        format!(
+            "{head}[[file]]\npath = \"a\"\npath = \"b\"\nrole = \"data\"\nsize = 1\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ),
+        // Plain tables: the fast path applies and must agree.
+        format!("{head}{}\n{}", table("a"), table("b/c d")),
+    ];
+    for case in &cases {
+        same_with_and_without_fast_tables(case.as_bytes()).unwrap();
     }
 }
 
