@@ -1120,7 +1120,7 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
 
 /// `modelseal export`.
 fn export_command(args: ExportArgs, output: Output) -> Result<Outcome, Failure> {
-    use modelseal::export::{self, cyclonedx, intoto, slsa, spdx};
+    use modelseal::export::{cyclonedx, intoto, slsa, spdx};
     let ExportArgs {
         dir,
         format,
@@ -1144,18 +1144,9 @@ fn export_command(args: ExportArgs, output: Output) -> Result<Outcome, Failure> 
         ),
         None => None,
     };
-    let options = VerifyOptions {
-        required_level: level.unwrap_or(1),
-        policy: policy.policy()?,
-        jobs: jobs.get(),
-        now: Timestamp::now(),
-        lfs_pointers: false,
-        partition: None,
-    };
     let dir = model_dir(dir);
-    let bar = ProgressBar::new("verifying", output.quiet);
-    let evidence = export::collect(&dir, &options, unverified, &bar).map_err(Failure::input)?;
-    bar.finish();
+    let policy = policy.policy()?;
+    let evidence = collect_evidence(&dir, policy, level.unwrap_or(1), jobs, unverified, output)?;
     let sealed = |statement: serde_json::Value| match &key {
         Some(key) => intoto::envelope(&statement, key),
         None => statement,
@@ -1196,6 +1187,30 @@ fn export_command(args: ExportArgs, output: Output) -> Result<Outcome, Failure> 
     })
 }
 
+/// Verifies `dir` at `level` for `export` and `report`, with a progress bar.
+fn collect_evidence(
+    dir: &Path,
+    policy: Option<TrustPolicy>,
+    level: u8,
+    jobs: JobsArg,
+    allow_unverified: bool,
+    output: Output,
+) -> Result<modelseal::export::Evidence, Failure> {
+    let options = VerifyOptions {
+        required_level: level,
+        policy,
+        jobs: jobs.get(),
+        now: Timestamp::now(),
+        lfs_pointers: false,
+        partition: None,
+    };
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let evidence = modelseal::export::collect(dir, &options, allow_unverified, &bar)
+        .map_err(Failure::input)?;
+    bar.finish();
+    Ok(evidence)
+}
+
 /// `modelseal report`.
 fn audit_command(args: AuditArgs, output: Output) -> Result<Outcome, Failure> {
     use modelseal::audit::{self, Audit};
@@ -1215,19 +1230,9 @@ fn audit_command(args: AuditArgs, output: Output) -> Result<Outcome, Failure> {
         )));
     }
     // Every level is evaluated that can be, so the page says why a higher one fails.
-    let options = VerifyOptions {
-        required_level: if policy.is_some() { 3 } else { 0 },
-        policy: policy.clone(),
-        jobs: jobs.get(),
-        now: Timestamp::now(),
-        lfs_pointers: false,
-        partition: None,
-    };
     let dir = model_dir(dir);
-    let bar = ProgressBar::new("verifying", output.quiet);
-    let evidence =
-        modelseal::export::collect(&dir, &options, true, &bar).map_err(Failure::input)?;
-    bar.finish();
+    let evaluated = if policy.is_some() { 3 } else { 0 };
+    let evidence = collect_evidence(&dir, policy.clone(), evaluated, jobs, true, output)?;
     let page = Audit {
         evidence: &evidence,
         required,

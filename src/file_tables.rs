@@ -11,7 +11,7 @@
 //! never accepts what the TOML parser would read differently.
 
 use crate::digest::Sha256Digest;
-use crate::manifest::{FileEntry, Role};
+use crate::manifest::FileEntry;
 
 /// The canonical `[[file]]` tables, and the manifest without them.
 pub(crate) struct FileTables {
@@ -116,7 +116,8 @@ impl<'a> Lines<'a> {
 /// `Manifest::to_toml` writes them.
 fn table(lines: &mut Lines<'_>) -> Option<FileEntry> {
     let path = basic_string(lines.next()?.1.strip_prefix("path = ")?)?;
-    let role = role(&basic_string(lines.next()?.1.strip_prefix("role = ")?)?)?;
+    let role =
+        crate::listing::parse_role(&basic_string(lines.next()?.1.strip_prefix("role = ")?)?)?;
     let size = integer(lines.next()?.1.strip_prefix("size = ")?)?;
     let sha256 = digest(lines.next()?.1.strip_prefix("sha256 = ")?)?;
     let mut shards = Vec::new();
@@ -153,30 +154,10 @@ fn digest(value: &str) -> Option<Sha256Digest> {
     inner.parse().ok()
 }
 
-/// A TOML decimal integer as modelseal writes it: digits, no leading zero,
-/// within i64 (what TOML allows), not negative (what a size is).
+/// A size as modelseal writes it (digits, no leading zero; the listing's
+/// rule), and within i64, which is what TOML allows.
 fn integer(value: &str) -> Option<u64> {
-    let canonical = !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_digit())
-        && (value == "0" || !value.starts_with('0'));
-    if !canonical {
-        return None;
-    }
-    let n: i64 = value.parse().ok()?;
-    u64::try_from(n).ok()
-}
-
-fn role(name: &str) -> Option<Role> {
-    Some(match name {
-        "weights" => Role::Weights,
-        "config" => Role::Config,
-        "tokenizer" => Role::Tokenizer,
-        "data" => Role::Data,
-        "code" => Role::Code,
-        "docs" => Role::Docs,
-        "other" => Role::Other,
-        _ => return None,
-    })
+    crate::listing::parse_size(value).filter(|&n| i64::try_from(n).is_ok())
 }
 
 /// Whether the line names the `file` key or a table under it, which would

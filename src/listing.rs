@@ -350,7 +350,7 @@ impl<R: BufRead> ListingReader<R> {
 
 const ROLES: &str = "weights, config, tokenizer, data, code, docs, other";
 
-fn parse_role(s: &str) -> Option<Role> {
+pub(crate) fn parse_role(s: &str) -> Option<Role> {
     Some(match s {
         "weights" => Role::Weights,
         "config" => Role::Config,
@@ -364,7 +364,7 @@ fn parse_role(s: &str) -> Option<Role> {
 }
 
 /// A decimal size: digits only, no sign, no leading zero (one spelling per value).
-fn parse_size(s: &str) -> Option<u64> {
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical { s.parse().ok() } else { None }
