@@ -128,6 +128,7 @@ fn check_with_cache(
         lfs_pointers: options.lfs_pointers,
         cache: cache.as_mut(),
         read_contents: true,
+        copy: None,
     };
     let outcome = compare_listing(dir, manifest, listing, &mut file_options, progress)?;
     if let Some(cache) = &cache
@@ -155,6 +156,7 @@ fn check_large_form(
         lfs_pointers: options.lfs_pointers,
         read_contents: true,
         partition: None,
+        copy: None,
     };
     Ok(check_manifest(model, manifest, how, progress)?)
 }

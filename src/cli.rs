@@ -7,7 +7,8 @@ use modelseal::cache::DigestCache;
 use modelseal::check::CheckOptions;
 use modelseal::digest::Sha256Digest;
 use modelseal::escape;
-use modelseal::hashing::{Progress, default_jobs};
+use modelseal::gate::{self, GateOptions};
+use modelseal::hashing::{Cancellable, Progress, default_jobs};
 use modelseal::keys;
 use modelseal::manifest::Commit;
 use modelseal::manifest::Kind;
@@ -271,6 +272,15 @@ struct VerifyArgs {
     /// to join: whole files balanced by bytes, shards of big files spread.
     #[arg(long, value_name = "I/N")]
     partition: Option<modelseal::partition::Partition>,
+    /// Copy the files into DEST as they are hashed (one read), and publish
+    /// DEST by an atomic rename only if every check holds: read-only files,
+    /// nothing at DEST on failure.
+    #[arg(long, value_name = "DEST", conflicts_with = "partition")]
+    copy_to: Option<PathBuf>,
+    /// With --copy-to: swap an existing, non-empty DEST atomically for the
+    /// verified copy (the old one is removed after).
+    #[arg(long, requires = "copy_to")]
+    replace: bool,
     #[command(flatten)]
     jobs: JobsArg,
 }
@@ -1057,50 +1067,42 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         format,
         lfs_pointers,
         partition,
+        copy_to,
+        replace,
         jobs,
     } = args;
-    let options = VerifyOptions {
-        required_level: level.unwrap_or(1),
-        policy: policy.policy()?,
-        jobs: jobs.get(),
-        now: Timestamp::now(),
-        lfs_pointers,
-        partition,
-    };
-    let dir = model_dir(dir);
-    if partition.is_some() && (bundle.is_some() || has_bundle(&dir)) {
-        return Err(Failure::input(format!(
-            "--partition splits the files of a provenance.toml; {} holds an OMS bundle, which is verified whole: verify without --partition",
-            dir.display()
-        )));
-    }
-    let bar = ProgressBar::new("verifying", output.quiet);
-    let oms = bundle.is_some() || names_only_a_bundle(&dir);
-    let oms_options = modelseal::oms::verify::OmsOptions {
+    let options = GateOptions {
+        verify: VerifyOptions {
+            required_level: level.unwrap_or(1),
+            policy: policy.policy()?,
+            jobs: jobs.get(),
+            now: Timestamp::now(),
+            lfs_pointers,
+            partition,
+        },
         bundle: bundle.as_deref(),
-        // A bundle records no lineage: beside a manifest, it is held to level 1.
-        required_level: options.required_level.min(1),
-        policy: options.policy.as_ref(),
-        jobs: options.jobs,
-        now: options.now,
         ignore_paths: &ignore_path,
         ignore_unsigned_files,
     };
-    let report = if oms {
-        let oms_options = modelseal::oms::verify::OmsOptions {
-            required_level: options.required_level,
-            ..oms_options
-        };
-        modelseal::oms::verify::verify(&dir, &oms_options, &bar).map_err(Failure::input)?
-    } else {
-        let mut report = verify::verify(&dir, &options, &bar).map_err(Failure::input)?;
-        // Both formats in one directory: the bundle is checked too.
-        if has_bundle(&dir) {
-            let bundle =
-                modelseal::oms::verify::verify(&dir, &oms_options, &bar).map_err(Failure::input)?;
-            report.bundle = Some(Box::new(bundle));
+    let dir = model_dir(dir);
+    let bar = ProgressBar::new("verifying", output.quiet);
+    let (report, published) = match &copy_to {
+        None => (
+            gate::verify_dir(&dir, &options, &bar).map_err(gate_failure)?,
+            None,
+        ),
+        Some(dest) => {
+            // Ctrl-C or SIGTERM (a pod being stopped) ends the run cleanly,
+            // so the staging directory is removed; a second one kills.
+            let stop = interrupt_flag()?;
+            let progress = Cancellable {
+                inner: &bar,
+                flag: &stop,
+            };
+            let copied = gate::verify_and_copy(&dir, &options, dest, replace, &progress)
+                .map_err(gate_failure)?;
+            (copied.report, copied.published)
         }
-        report
     };
     bar.finish();
     match format {
@@ -1111,11 +1113,47 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
             report::to_text_styled(&report, output.style, output.quiet)
         ),
     }
+    if let Some(dest) = &copy_to {
+        let what = match &published {
+            Some(_) => format!(
+                "copied to {} ({} files, read-only)",
+                dest.display(),
+                report.files.checked
+            ),
+            None => format!("not copied: nothing was published at {}", dest.display()),
+        };
+        match format {
+            Format::Text => say!(output.quiet, "{}", escape::field(&what)),
+            _ if !output.quiet => eprintln!("{}", escape::field(&what)),
+            _ => {}
+        }
+    }
     Ok(if report.ok() {
         Outcome::Done
     } else {
         Outcome::Failed
     })
+}
+
+/// Set when SIGINT or SIGTERM arrives; a second signal terminates at once.
+fn interrupt_flag() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, Failure> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        let registered = signal_hook::flag::register_conditional_shutdown(signal, 2, flag.clone())
+            .and_then(|_| signal_hook::flag::register(signal, flag.clone()));
+        registered.map_err(|e| Failure::input(format!("cannot handle signals: {e}")))?;
+    }
+    Ok(flag)
+}
+
+fn gate_failure(err: gate::GateError) -> Failure {
+    if err.cancelled() {
+        return Failure::input(
+            "interrupted: verification stopped before a verdict; nothing was published",
+        );
+    }
+    Failure::input(err)
 }
 
 /// `modelseal export`.
@@ -1285,18 +1323,6 @@ fn merge_command(args: MergeArgs) -> Result<Outcome, Failure> {
 fn level_parser() -> impl clap::builder::TypedValueParser<Value = u8> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(["0", "1", "2", "3"]).try_map(|s| s.parse::<u8>())
-}
-
-/// A directory that holds an OMS bundle and no manifest of ours is verified
-/// against the bundle.
-fn names_only_a_bundle(dir: &Path) -> bool {
-    let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
-    dir.is_dir() && !has(modelseal::MANIFEST_FILE) && has(modelseal::BUNDLE_FILE)
-}
-
-/// Whether `dir` holds an OMS bundle (`model.sig`), link or not.
-fn has_bundle(dir: &Path) -> bool {
-    std::fs::symlink_metadata(dir.join(modelseal::BUNDLE_FILE)).is_ok()
 }
 
 /// `verify DIR/provenance.toml` means `verify DIR`.

@@ -8,6 +8,7 @@
 //! after, so a file that changes under the reader never passes.
 
 use crate::digest::Sha256Digest;
+use crate::staging::Staging;
 use crate::stamp::{FileStamp, ReadFault, open_no_follow, stamp_of_open};
 use sha2::{Digest as _, Sha256};
 use std::fs::File;
@@ -83,6 +84,32 @@ pub trait Progress: Sync {
     fn start(&self, _total_bytes: u64) {}
     /// Called as bytes are read.
     fn advance(&self, _bytes: u64) {}
+    /// Whether the run should stop (Ctrl-C): readers check between reads,
+    /// and the caller, seeing it, reports no verdict.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// Progress that passes everything on to `inner`, and is cancelled once
+/// `flag` is set (by a signal handler, or Python's Ctrl-C).
+pub struct Cancellable<'a> {
+    /// Where progress goes.
+    pub inner: &'a dyn Progress,
+    /// Set to stop the run.
+    pub flag: &'a std::sync::atomic::AtomicBool,
+}
+
+impl Progress for Cancellable<'_> {
+    fn start(&self, total_bytes: u64) {
+        self.inner.start(total_bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        self.inner.advance(bytes);
+    }
+    fn cancelled(&self) -> bool {
+        self.flag.load(Ordering::Relaxed) || self.inner.cancelled()
+    }
 }
 
 /// Progress that goes nowhere.
@@ -97,6 +124,18 @@ pub fn hash_files(
     requests: &[HashRequest],
     jobs: usize,
     progress: &dyn Progress,
+) -> Vec<Result<FileDigests, ReadFault>> {
+    hash_files_copying(root, requests, jobs, progress, None)
+}
+
+/// [`hash_files`], also writing each byte hashed into `copy` (`verify
+/// --copy-to`). Only `Want::Whole` and `Want::Shards` requests are copied.
+pub fn hash_files_copying(
+    root: &Path,
+    requests: &[HashRequest],
+    jobs: usize,
+    progress: &dyn Progress,
+    copy: Option<&Staging>,
 ) -> Vec<Result<FileDigests, ReadFault>> {
     let mut units = Vec::new();
     for (index, request) in requests.iter().enumerate() {
@@ -138,7 +177,7 @@ pub fn hash_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(unit) = units.get(i) else { break };
                     let request = &requests[unit.request];
-                    let out = hash_unit(root, request, unit, &mut buf, progress);
+                    let out = hash_unit(root, request, unit, &mut buf, progress, copy);
                     let _ = slots[i].set(out);
                 }
             });
@@ -186,6 +225,7 @@ fn hash_unit(
     unit: &Unit,
     buf: &mut [u8],
     progress: &dyn Progress,
+    copy: Option<&Staging>,
 ) -> Result<UnitOutput, ReadFault> {
     let full = match &request.source {
         Some(blob) => blob.clone(),
@@ -202,19 +242,25 @@ fn hash_unit(
     let shard_size = request.shard_size.max(1);
     let output = match request.want {
         Want::Shards if shard_count(before.size, shard_size) > 0 => {
-            let mut hasher = Sha256::new();
-            read_range(&file, unit.offset, unit.len, buf, progress, |chunk| {
-                hasher.update(chunk)
-            })?;
-            UnitOutput::Shard(Sha256Digest(hasher.finalize().into()))
+            let digest = hash_copying(
+                &file,
+                (unit.offset, unit.len),
+                buf,
+                progress,
+                copy.map(|c| (c, request.path.as_str(), true)),
+            )?;
+            UnitOutput::Shard(digest)
         }
         Want::Whole | Want::Shards => {
-            let mut hasher = Sha256::new();
-            read_range(&file, 0, before.size, buf, progress, |chunk| {
-                hasher.update(chunk)
-            })?;
+            let digest = hash_copying(
+                &file,
+                (0, before.size),
+                buf,
+                progress,
+                copy.map(|c| (c, request.path.as_str(), false)),
+            )?;
             UnitOutput::Digests(FileDigests {
-                whole: Some(Sha256Digest(hasher.finalize().into())),
+                whole: Some(digest),
                 shards: Vec::new(),
             })
         }
@@ -282,6 +328,7 @@ pub(crate) fn hash_whole_and_shards(
             if sharded {
                 shard.update(chunk);
             }
+            true
         })?;
         if sharded {
             shards.push(Sha256Digest(shard.finalize_reset().into()));
@@ -294,19 +341,58 @@ pub(crate) fn hash_whole_and_shards(
     })
 }
 
-/// Reads exactly `len` bytes from `offset`, handing each chunk to `sink`.
+/// The SHA-256 of `len` bytes from `offset` of `file`; with `copy` (the
+/// staging directory, the listed path, and whether other units write the
+/// rest of the file), each chunk hashed is also written to the copy.
+pub(crate) fn hash_copying(
+    file: &File,
+    (offset, len): (u64, u64),
+    buf: &mut [u8],
+    progress: &dyn Progress,
+    copy: Option<(&Staging, &str, bool)>,
+) -> Result<Sha256Digest, ReadFault> {
+    let mut hasher = Sha256::new();
+    let Some((staging, path, pieced)) = copy else {
+        read_range(file, offset, len, buf, progress, |chunk| {
+            hasher.update(chunk);
+            true
+        })?;
+        return Ok(Sha256Digest(hasher.finalize().into()));
+    };
+    let mut out = staging
+        .open(path, offset, pieced)
+        .ok_or_else(copy_stopped)?;
+    read_range(file, offset, len, buf, progress, |chunk| {
+        hasher.update(chunk);
+        out.write(chunk)
+    })?;
+    out.finish();
+    Ok(Sha256Digest(hasher.finalize().into()))
+}
+
+/// The fault of a read stopped because the copy failed; the copy's own
+/// error is what the caller reports.
+fn copy_stopped() -> ReadFault {
+    ReadFault::Unreadable("the copy failed, so reading stopped".into())
+}
+
+/// Reads exactly `len` bytes from `offset`, handing each chunk to `sink`,
+/// which returns false to stop (the copy failed). A cancelled run stops too.
 pub(crate) fn read_range(
     file: &File,
     offset: u64,
     len: u64,
     buf: &mut [u8],
     progress: &dyn Progress,
-    mut sink: impl FnMut(&[u8]),
+    mut sink: impl FnMut(&[u8]) -> bool,
 ) -> Result<(), ReadFault> {
     const PROGRESS_STEP: u64 = 8 << 20;
     let mut done = 0u64;
     let mut unreported = 0u64;
     while done < len {
+        if progress.cancelled() {
+            return Err(ReadFault::Unreadable("the run was cancelled".into()));
+        }
         let want = (len - done).min(buf.len() as u64) as usize;
         let n = read_at(file, &mut buf[..want], offset + done)
             .map_err(|e| ReadFault::Unreadable(e.to_string()))?;
@@ -315,7 +401,9 @@ pub(crate) fn read_range(
                 "it became shorter during the read".into(),
             ));
         }
-        sink(&buf[..n]);
+        if !sink(&buf[..n]) {
+            return Err(copy_stopped());
+        }
         done += n as u64;
         unreported += n as u64;
         if unreported >= PROGRESS_STEP {

@@ -113,6 +113,8 @@ pub struct FileCheckOptions<'a> {
     pub cache: Option<&'a mut DigestCache>,
     /// Read and hash contents; when false, only what metadata shows is checked.
     pub read_contents: bool,
+    /// Copy each byte hashed here (`verify --copy-to`).
+    pub copy: Option<&'a crate::staging::Staging>,
 }
 
 /// Level 0: compares the directory with the manifest, hashing every listed
@@ -129,6 +131,7 @@ pub fn check_files(
         lfs_pointers: false,
         cache: None,
         read_contents: true,
+        copy: None,
     };
     compare_listing(dir, manifest, listing, &mut options, progress)
 }
@@ -441,7 +444,9 @@ fn hash_and_compare(
         .filter(|(_, c)| c.is_none())
         .map(|((r, _), _)| r.clone())
         .collect();
-    let mut hashed = hashing::hash_files(dir, &to_hash, options.jobs, progress).into_iter();
+    let mut hashed =
+        hashing::hash_files_copying(dir, &to_hash, options.jobs, progress, options.copy)
+            .into_iter();
     let mut problems = Vec::new();
     for ((request, entry), cached) in reads.iter().zip(cached) {
         let result = match cached {

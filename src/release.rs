@@ -580,6 +580,7 @@ pub fn sign(
         lfs_pointers: false,
         read_contents: true,
         partition: None,
+        copy: None,
     };
     let (problems, _) =
         crate::stream::check_manifest(&ModelDir::new(dir), &mut manifest, how, progress)?;

@@ -23,11 +23,11 @@ use crate::paths::{self, check_path, collision_key};
 use crate::problem::{Problem, ProblemKind};
 use crate::scan::{self, DirBatch, ScanEntry, ScanKind, Scanner};
 use crate::source::SourceError;
+use crate::staging::Staging;
 use crate::stamp::{FileStamp, ReadFault};
 use crate::walk::{WalkError, is_ignored};
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use ignore::gitignore::Gitignore;
-use sha2::{Digest as _, Sha256};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
@@ -68,6 +68,8 @@ pub struct StreamOptions<'a> {
     /// Which listed files to hand back in [`StreamOutcome::kept`] (the ones
     /// lineage needs; the rest are dropped as soon as they are checked).
     pub keep: &'a (dyn Fn(&ListedFile) -> bool + Sync),
+    /// Copy each byte hashed here (`verify --copy-to`).
+    pub copy: Option<&'a Staging>,
 }
 
 /// What a streaming level 0 found.
@@ -127,9 +129,15 @@ pub fn compare_stream(
         });
         let unit_rx = &unit_rx;
         let shared = &shared;
-        let lfs_pointers = options.lfs_pointers;
+        let reader = Reader {
+            root,
+            lfs_pointers: options.lfs_pointers,
+            shared,
+            progress,
+            copy: options.copy,
+        };
         for _ in 0..jobs {
-            scope.spawn(move || work(unit_rx, root, lfs_pointers, shared, progress));
+            scope.spawn(move || work(unit_rx, reader));
         }
         let mut joiner = Joiner::new(input, options, root, unit_tx);
         let result = joiner.run(batch_rx);
@@ -740,20 +748,8 @@ fn disk_twins(batch: &DirBatch, matched: &[bool], ignore: &Gitignore) -> Vec<Pro
 }
 
 /// A hashing thread: takes chunks of units until the channel closes.
-fn work(
-    units: &Mutex<Receiver<Vec<Unit>>>,
-    root: &Path,
-    lfs_pointers: bool,
-    shared: &Shared,
-    progress: &dyn Progress,
-) {
+fn work(units: &Mutex<Receiver<Vec<Unit>>>, reader: Reader<'_>) {
     let mut buf = vec![0u8; hashing::READ_SIZE];
-    let reader = Reader {
-        root,
-        lfs_pointers,
-        shared,
-        progress,
-    };
     hashing::drain_chunks(units, |unit| {
         reader.run(&unit, &mut buf);
         true
@@ -785,11 +781,13 @@ fn size_problem(root: &Path, file: &ListedFile, size: u64, lfs_pointers: bool) -
 }
 
 /// Reads one unit and reports what it found.
+#[derive(Clone, Copy)]
 struct Reader<'r> {
     root: &'r Path,
     lfs_pointers: bool,
     shared: &'r Shared,
     progress: &'r dyn Progress,
+    copy: Option<&'r Staging>,
 }
 
 impl Reader<'_> {
@@ -898,13 +896,12 @@ impl Reader<'_> {
             }
             return Ok(None);
         }
-        let mut hasher = Sha256::new();
-        hashing::read_range(&file, offset, len, buf, self.progress, |chunk| {
-            hasher.update(chunk)
-        })?;
+        let pieced = len != job.listed.size;
+        let copy = self.copy.map(|c| (c, job.listed.path.as_str(), pieced));
+        let digest = hashing::hash_copying(&file, (offset, len), buf, self.progress, copy)?;
         match scan::stamp_in(&job.dir, &job.raw) {
             Ok(stat) if scan::is_regular(&stat) && scan::stamp_of_stat(&stat) == before => {
-                Ok(Some(Sha256Digest(hasher.finalize().into())))
+                Ok(Some(digest))
             }
             Ok(stat) if scan::is_regular(&stat) && scan::stamp_of_stat(&stat).ino == before.ino => {
                 Err(ReadFault::Changed(
@@ -954,10 +951,10 @@ impl Reader<'_> {
             },
             source: Some(blob.clone()),
         };
-        let result =
-            hashing::hash_files(self.root, std::slice::from_ref(&request), 1, self.progress)
-                .pop()
-                .unwrap_or_else(|| Err(ReadFault::Unreadable("no result was returned".into())));
+        let requests = std::slice::from_ref(&request);
+        let result = hashing::hash_files_copying(self.root, requests, 1, self.progress, self.copy)
+            .pop()
+            .unwrap_or_else(|| Err(ReadFault::Unreadable("no result was returned".into())));
         self.counted(listed.size, true);
         let expected = listed.expected();
         if let Some(p) = intact::blob_name_problem(&expected, Some(blob)) {
@@ -972,7 +969,7 @@ impl Reader<'_> {
 
 /// How [`check_manifest`] reads.
 #[derive(Debug, Clone, Copy)]
-pub struct ManifestCheck {
+pub struct ManifestCheck<'a> {
     /// Hashing threads.
     pub jobs: usize,
     /// Accept Git LFS pointers that match the signed digests.
@@ -981,6 +978,8 @@ pub struct ManifestCheck {
     pub read_contents: bool,
     /// Check only this slice of the files.
     pub partition: Option<Partition>,
+    /// Copy each byte hashed here (`verify --copy-to`).
+    pub copy: Option<&'a Staging>,
 }
 
 /// Level 0 of a model directory against its manifest, in either form,
@@ -989,7 +988,7 @@ pub struct ManifestCheck {
 pub fn check_manifest(
     model: &ModelDir,
     manifest: &mut Manifest,
-    how: ManifestCheck,
+    how: ManifestCheck<'_>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Problem>, FileTotals), StreamError> {
     let ignore = crate::walk::ignore_matcher(&manifest.ignore)?;
@@ -1018,6 +1017,7 @@ pub fn check_manifest(
             read_contents: how.read_contents,
             partition: how.partition,
             keep: &|_| false,
+            copy: how.copy,
         };
         let outcome = compare_stream(model, input, &options, progress)?;
         return Ok((outcome.problems, outcome.totals));
@@ -1042,6 +1042,7 @@ pub fn check_manifest(
         read_contents: how.read_contents,
         partition: how.partition,
         keep: &|file| lineage_keeps(file, &named),
+        copy: how.copy,
     };
     let outcome = compare_stream(model, input, &options, progress)?;
     manifest.files = outcome.kept;

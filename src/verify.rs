@@ -1,7 +1,6 @@
 //! Verification: the bytes, the signatures and (from level 2) the lineage,
 //! gathered into one [`Report`] that lists every problem found.
 
-use crate::MANIFEST_FILE;
 use crate::digest::Sha256Digest;
 use crate::hashing::Progress;
 use crate::intact::FileTotals;
@@ -11,11 +10,13 @@ use crate::partition::Partition;
 use crate::problem::{Problem, ProblemKind};
 use crate::signature::SignatureFile;
 use crate::source::SourceError;
+use crate::staging::{CopyError, Staging};
 use crate::stream::{ManifestCheck, StreamError, check_manifest};
 use crate::timestamp::Timestamp;
 use crate::trace::{self, ChainContext, Lineage};
-use crate::trust::{SignatureOutcome, TrustPolicy, check_release};
+use crate::trust::{SignatureCheck, SignatureOutcome, TrustPolicy, check_release};
 use crate::walk::WalkError;
+use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -93,6 +94,12 @@ pub enum VerifyError {
     /// The level is not 0 to 3.
     #[error("level {0} does not exist; levels are 0 (intact) to 3 (chained)")]
     BadLevel(u8),
+    /// The copy for `--copy-to` could not be written.
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    /// The run was cancelled (Ctrl-C) before it finished: no verdict.
+    #[error("cancelled before verification finished: no verdict was reached")]
+    Cancelled,
 }
 
 /// What was verified: our manifest, or an OMS bundle.
@@ -200,7 +207,7 @@ pub fn verify(
     options: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
-    verify_manifest(dir, options, progress).map(|(report, ..)| report)
+    verify_manifest(dir, options, progress, None).map(|(report, ..)| report)
 }
 
 /// [`verify`], also handing back the manifest it read and the SHA-256 of
@@ -210,7 +217,20 @@ pub fn verify_with_manifest(
     options: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<(Report, Manifest, Sha256Digest), VerifyError> {
-    verify_manifest(dir, options, progress)
+    verify_manifest(dir, options, progress, None)
+}
+
+/// [`verify_with_manifest`], also writing into `copy` every byte it
+/// verifies: the manifest and signatures as read, and each listed file as
+/// hashed. The large form's listing is the caller's to copy
+/// ([`Staging::copy_pinned`]), since the check streams it.
+pub fn verify_copying(
+    dir: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    copy: &Staging,
+) -> Result<(Report, Manifest, Sha256Digest), VerifyError> {
+    verify_manifest(dir, options, progress, Some(copy))
 }
 
 /// [`verify`], also handing back the manifest it read and its digest.
@@ -218,6 +238,7 @@ fn verify_manifest(
     dir: &Path,
     options: &VerifyOptions,
     progress: &dyn Progress,
+    copy: Option<&Staging>,
 ) -> Result<(Report, Manifest, Sha256Digest), VerifyError> {
     if options.required_level > MAX_LEVEL {
         return Err(VerifyError::BadLevel(options.required_level));
@@ -228,28 +249,22 @@ fn verify_manifest(
     let model = ModelDir::new(dir);
     let (mut manifest, manifest_bytes) = load_manifest(&model)?;
     let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
-    let signed = match (&options.policy, options.required_level) {
-        (Some(policy), 1..) => {
-            let signatures =
-                SignatureFile::load(&model.signatures_path()).map_err(VerifyError::Signatures)?;
-            Some(check_release(
-                &signatures,
-                &manifest,
-                &manifest_bytes,
-                policy,
-                options.now,
-            ))
-        }
-        _ => None,
-    };
+    if let Some(copy) = copy {
+        copy.write_file(MANIFEST_FILE, &manifest_bytes)?;
+    }
+    let signed = check_signed(&model, options, &manifest, &manifest_bytes, copy)?;
     let read_contents = signed.as_ref().is_none_or(|s| s.threshold_met);
     let how = ManifestCheck {
         jobs: options.jobs,
         lfs_pointers: options.lfs_pointers,
         read_contents,
         partition: options.partition,
+        copy,
     };
     let (mut problems, files) = check_manifest(&model, &mut manifest, how, progress)?;
+    if progress.cancelled() {
+        return Err(VerifyError::Cancelled);
+    }
     // Level 0 is not reached on metadata alone: a verdict never holds vacuously.
     let mut reached = (problems.is_empty() && files.unread == 0).then_some(0);
     let mut lineage = Lineage::of(&manifest);
@@ -298,6 +313,57 @@ fn verify_manifest(
         }),
     };
     Ok((report, manifest, manifest_sha256))
+}
+
+/// The signature check, when the level asks for one. With `--copy-to`,
+/// `provenance.sig` is copied whatever the level, from the bytes parsed.
+fn check_signed(
+    model: &ModelDir,
+    options: &VerifyOptions,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    copy: Option<&Staging>,
+) -> Result<Option<SignatureCheck>, VerifyError> {
+    let wanted = match (&options.policy, options.required_level) {
+        (Some(policy), 1..) => Some(policy),
+        _ => None,
+    };
+    let signature_bytes = match (wanted, copy) {
+        (None, None) => None,
+        _ => load_signatures(model)?,
+    };
+    if let (Some(copy), Some(bytes)) = (copy, &signature_bytes) {
+        copy.write_file(SIGNATURE_FILE, bytes)?;
+    }
+    let Some(policy) = wanted else {
+        return Ok(None);
+    };
+    let signatures = match &signature_bytes {
+        Some(bytes) => SignatureFile::parse(&model.signatures_path(), bytes)
+            .map_err(VerifyError::Signatures)?,
+        None => SignatureFile::default(),
+    };
+    Ok(Some(check_release(
+        &signatures,
+        manifest,
+        manifest_bytes,
+        policy,
+        options.now,
+    )))
+}
+
+/// The bytes of `provenance.sig`, read once (parsed, and copied with
+/// `--copy-to`, from the same bytes); `None` when there is none.
+fn load_signatures(model: &ModelDir) -> Result<Option<Vec<u8>>, VerifyError> {
+    let path = model.signatures_path();
+    if let Err(e) = std::fs::symlink_metadata(&path)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        return Ok(None);
+    }
+    crate::source::read_bounded(&path, crate::signature::MAX_SIGNATURE_FILE_BYTES, false)
+        .map(Some)
+        .map_err(VerifyError::Signatures)
 }
 
 /// Reads the manifest, or says where one is.
@@ -392,7 +458,7 @@ pub fn lineage(
         lfs_pointers: false,
         partition: None,
     };
-    let (mut report, manifest, _) = verify_manifest(dir, &options, progress)?;
+    let (mut report, manifest, _) = verify_manifest(dir, &options, progress, None)?;
     if !with_policy {
         let trace_problems = trace::check_lineage(&manifest);
         report.lineage.traced = Some(trace_problems.is_empty());

@@ -92,6 +92,12 @@ pub enum OmsVerifyError {
         "level {0} needs lineage, which an OMS bundle does not record; verify an OMS bundle at level 0 or 1 (or sign the model with a provenance.toml for levels 2 and 3)"
     )]
     Level(u8),
+    /// The copy for `--copy-to` could not be written.
+    #[error(transparent)]
+    Copy(#[from] crate::staging::CopyError),
+    /// The run was cancelled (Ctrl-C) before it finished: no verdict.
+    #[error("cancelled before verification finished: no verdict was reached")]
+    Cancelled,
 }
 
 /// Errors in an OMS bundle that stop verification (exit 2).

@@ -16,6 +16,7 @@ use crate::model_dir::ModelDir;
 use crate::paths;
 use crate::signature::{pae, short_keyid};
 use crate::source::{self, SourceError};
+use crate::staging::Staging;
 use crate::timestamp::Timestamp;
 use crate::trust::{SignatureCheck, Tally, TrustPolicy};
 use crate::verify::{ModelSummary, Report, SignedFormat};
@@ -42,6 +43,11 @@ pub struct OmsOptions<'a> {
     /// Let files the bundle does not sign pass unreported (model_signing's
     /// `--ignore_unsigned_files`).
     pub ignore_unsigned_files: bool,
+    /// Copy the bundle, and each byte hashed, here (`verify --copy-to`).
+    pub copy: Option<&'a Staging>,
+    /// With `copy`: copy the files too. False beside a manifest, whose
+    /// check copies them.
+    pub copy_files: bool,
 }
 
 /// The model a bundle is checked against: a directory, or one file.
@@ -68,6 +74,11 @@ pub fn verify(
     let model_dir = ModelDir::new(&target.root);
     let (bundle_path, bundle_bytes) = read_bundle(&model_dir, options.bundle)?;
     let bundle = Bundle::parse(&bundle_bytes)?;
+    if let Some(copy) = options.copy {
+        // The bundle goes where a verify of the copy looks for it.
+        let name = path_inside(&bundle_path, &target.root).unwrap_or_else(|| BUNDLE_FILE.into());
+        copy.write_file(&name, &bundle_bytes)?;
+    }
     let mut signed = signed_statement(&bundle)?;
     let sig_name = display_name(&bundle_path, &target.root);
     let signatures = match (options.policy, options.required_level) {
@@ -97,6 +108,7 @@ pub fn verify(
         lfs_pointers: false,
         cache: None,
         read_contents,
+        copy: options.copy.filter(|_| options.copy_files),
     };
     let (mut problems, files) = intact::compare_expected(
         &target.root,
@@ -105,6 +117,9 @@ pub fn verify(
         &mut file_options,
         progress,
     );
+    if progress.cancelled() {
+        return Err(OmsVerifyError::Cancelled);
+    }
     let mut reached = (problems.is_empty() && files.unread == 0).then_some(0);
     let mut outcomes = Vec::new();
     if let Some(check) = signatures {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod copy_to;
 mod docs;
 mod export;
 mod faults;

@@ -998,6 +998,7 @@ fn oms_names_behave(signed: &modelseal::oms::statement::SignedModel) {
         lfs_pointers: false,
         cache: None,
         read_contents: false,
+        copy: None,
     };
     let (problems, files) = intact::compare_expected(
         Path::new("/nonexistent/modelseal-test"),

@@ -188,7 +188,7 @@ proptest! {
         apply(&dir, &paths, &changes);
         let (mut manifest, _) = Manifest::load(&dir.join("provenance.toml")).unwrap();
         let (old, old_totals) = modelseal::intact::check_files(&dir, &manifest, 2, &NoProgress).unwrap();
-        let how = ManifestCheck { jobs: 2, lfs_pointers: false, read_contents: true, partition: None };
+        let how = ManifestCheck { jobs: 2, lfs_pointers: false, read_contents: true, partition: None, copy: None };
         let (new, new_totals) = check_manifest(&ModelDir::new(&dir), &mut manifest, how, &NoProgress).unwrap();
         prop_assert_eq!(&new, &old);
         prop_assert_eq!(new_totals, old_totals);

@@ -205,35 +205,6 @@ fn a_git_lfs_pointer_is_named_and_can_stand_for_its_content() {
     );
 }
 
-/// A Hub cache: `models--acme--tiny/{blobs,snapshots/REV}` with links.
-#[cfg(unix)]
-fn hub_cache(s: &Scratch) -> (std::path::PathBuf, std::path::PathBuf) {
-    use std::os::unix::fs::symlink;
-    let repo = s.path("hub/models--acme--tiny");
-    let snapshot = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
-    std::fs::create_dir_all(repo.join("blobs")).unwrap();
-    std::fs::create_dir_all(&snapshot).unwrap();
-    let weights = pattern(50_000, 4);
-    let weights_blob = modelseal::digest::Sha256Digest::of(&weights).to_hex();
-    std::fs::write(repo.join("blobs").join(&weights_blob), &weights).unwrap();
-    std::fs::write(
-        repo.join("blobs/1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c"),
-        b"{\"model_type\": \"gpt2\"}\n",
-    )
-    .unwrap();
-    symlink(
-        format!("../../blobs/{weights_blob}"),
-        snapshot.join("model.safetensors"),
-    )
-    .unwrap();
-    symlink(
-        "../../blobs/1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c",
-        snapshot.join("config.json"),
-    )
-    .unwrap();
-    (repo, snapshot)
-}
-
 #[cfg(unix)]
 #[test]
 fn a_hugging_face_cache_snapshot_verifies_through_its_blob_links() {
