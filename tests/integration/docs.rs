@@ -229,6 +229,12 @@ fn the_readme_gate_sessions_print_what_the_readme_shows() {
     for file in ["trust.toml", "test-release.pub"] {
         std::fs::copy(repo().join("fixtures/keys").join(file), work.join(file)).unwrap();
     }
+    // The --copy-to session: an intact release beside the tampered download.
+    copy_tree(
+        &repo().join("fixtures/demo-model"),
+        &work.join("releases/tiny-gpt"),
+    );
+    std::fs::create_dir(work.join("serving")).unwrap();
     let gate = readme_block("Without code scanning, the exit status is the gate", "sh");
     write(&work.join("deploy-gate.sh"), gate.as_bytes());
     #[cfg(unix)]
@@ -246,6 +252,7 @@ fn the_readme_gate_sessions_print_what_the_readme_shows() {
     let sessions = [
         "one, it is a `file://` URI. Each message starts with the path in any case.",
         "  { echo \"modelseal: $MODEL_DIR is not $2 $3\" >&2; exit 1; }\n```",
+        "next run removes. Serve from DEST, never from the download:",
     ];
     let mut ran = 0;
     for marker in sessions {
@@ -265,7 +272,7 @@ fn the_readme_gate_sessions_print_what_the_readme_shows() {
             ran += 1;
         }
     }
-    assert_eq!(ran, 3);
+    assert_eq!(ran, 7);
 }
 
 /// A git commit summary names a fresh commit id each run, and its diffstat
