@@ -133,6 +133,7 @@ fn exercise(signed: &SignedModel) {
         lfs_pointers: false,
         cache: None,
         read_contents: false,
+        copy: None,
     };
     let (problems, files) = intact::compare_expected(
         Path::new("/nonexistent/modelseal-fuzz"),
