@@ -69,7 +69,7 @@ if [ -z "$maturin" ]; then
 fi
 rm -rf "$here/dist"
 CARGO_TARGET_DIR="$target_dir" "$maturin" build --locked --profile "$profile" \
-  --manifest-path "$here/Cargo.toml" --out "$here/dist" >&2
+  --strip --manifest-path "$here/Cargo.toml" --out "$here/dist" >&2
 wheels=("$here"/dist/*.whl)
 [ ${#wheels[@]} -eq 1 ] && [ -f "${wheels[0]}" ] || die "expected one wheel in $here/dist"
 # A wheel without the command would install `import modelseal` alone: refuse it.

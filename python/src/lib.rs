@@ -156,6 +156,15 @@ impl Done {
     }
 }
 
+/// Marks the worker done when dropped.
+struct SetOnDrop<'a>(&'a Done);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
 /// Runs `work` on a worker thread while this thread, Python's, waits with
 /// the GIL released, checking for signals every [`SIGNAL_POLL`]. When a
 /// signal handler raises (Ctrl-C: KeyboardInterrupt), the work is
@@ -176,9 +185,9 @@ where
                 inner: &NoProgress,
                 flag: &flag,
             };
-            let out = work(&progress);
-            done.set();
-            out
+            // Set however the work ends, a panic included.
+            let _done = SetOnDrop(&done);
+            work(&progress)
         });
         loop {
             if py.detach(|| done.wait(SIGNAL_POLL)) {

@@ -13,14 +13,15 @@ from pathlib import Path
 import modelseal
 
 
-def test_ctrl_c_stops_verification(slow_model: Path) -> None:
-    # A fresh interpreter (its main thread gets SIGINT, as at a terminal)
-    # verifies 8 GiB on one thread: seconds of work, interrupted after 0.5 s.
+def interrupt(call: str) -> float:
+    """Runs `call` in a fresh interpreter (its main thread gets SIGINT, as at
+    a terminal), sends SIGINT 0.5 s in, and returns how long it took to stop
+    after the signal, having checked that it stopped by KeyboardInterrupt."""
     script = textwrap.dedent(
         f"""
         import sys, modelseal
-        print("verifying", flush=True)
-        modelseal.verify({str(slow_model)!r}, level=0, jobs=1, check=False)
+        print("started", flush=True)
+        {call}
         print("finished", flush=True)
         """
     )
@@ -31,19 +32,38 @@ def test_ctrl_c_stops_verification(slow_model: Path) -> None:
         text=True,
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "verifying"
+    assert proc.stdout.readline().strip() == "started"
     time.sleep(0.5)
-    assert proc.poll() is None, "verification ended before it could be interrupted"
+    assert proc.poll() is None, "the call ended before it could be interrupted"
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     stopped_after = time.monotonic() - sent
     assert "finished" not in out
     assert "KeyboardInterrupt" in err, err
     # Python exits on an uncaught KeyboardInterrupt by SIGINT.
     assert proc.returncode == -signal.SIGINT, (proc.returncode, err)
+    return stopped_after
+
+
+def test_ctrl_c_stops_verification(slow_model: Path) -> None:
+    # One thread hashing 8 GiB: seconds of work, interrupted after 0.5 s.
+    stopped_after = interrupt(
+        f"modelseal.verify({str(slow_model)!r}, level=0, jobs=1, check=False)"
+    )
     # The readers stop between reads; the rest (7+ GiB) is not hashed.
     assert stopped_after < 1.0, f"took {stopped_after:.2f} s to stop"
+
+
+def test_ctrl_c_stops_init_which_writes_nothing(tmp_path: Path) -> None:
+    model = tmp_path / "big"
+    model.mkdir()
+    for i in range(4):
+        with open(model / f"w{i}.bin", "wb") as f:
+            f.truncate(2 << 30)
+    stopped_after = interrupt(f"modelseal.init({str(model)!r}, jobs=1)")
+    assert stopped_after < 1.0, f"took {stopped_after:.2f} s to stop"
+    assert sorted(p.name for p in model.iterdir()) == [f"w{i}.bin" for i in range(4)]
 
 
 def test_full_run_takes_longer_than_the_interrupt_budget(slow_model: Path) -> None:
