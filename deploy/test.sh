@@ -31,7 +31,7 @@
 # A check that cannot run here (no podman, podman unable to run a container,
 # no linter, no file(1)) is SKIPPED: said on stderr when it happens, with the
 # error, and again in the last line, which then does not say "all passed".
-# With DEPLOY_TEST_REQUIRE_IMAGE=1 (.ci/run sets it) a skipped image build or
+# With DEPLOY_TEST_REQUIRE_IMAGE=1 (where podman is known to work) a skipped image build or
 # run is a failure instead.
 # Needs python3 with ray and kubernetes-validate, jq and setsid (.ci/run installs
 # them).
