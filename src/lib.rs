@@ -24,6 +24,7 @@ pub mod export;
 mod file_tables;
 pub mod gate;
 pub mod hashing;
+pub mod inspect;
 pub mod intact;
 pub mod keys;
 pub mod lfs;
