@@ -162,7 +162,9 @@ pub fn init(
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "unnamed".into()),
     };
-    let (files, bytes, count) = (sealing.files, sealing.bytes, sealing.count);
+    let (mut files, bytes, count) = (sealing.files, sealing.bytes, sealing.count);
+    // In place, in the order the manifest lists them: rendering needs no copy.
+    files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut manifest = Manifest {
         manifest: manifest::FORMAT,
         kind: options.kind,

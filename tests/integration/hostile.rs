@@ -194,7 +194,7 @@ fn a_very_deep_tree_is_sealed_and_checked() {
 }
 
 #[test]
-#[ignore = "100,000 files take a while: opt in with `cargo test -- --ignored` (.ci/run does)"]
+#[ignore = "100,000 files take a while: opt in with `cargo test -- --ignored` (.ci/run runs this one)"]
 fn a_hundred_thousand_files_are_sealed_and_checked() {
     let s = Scratch::new();
     let dir = s.path("many");
