@@ -53,6 +53,7 @@ pub mod trace;
 pub mod trust;
 pub mod verify;
 pub mod walk;
+pub mod writeback;
 pub mod x509;
 
 /// File name of the manifest inside a model directory.

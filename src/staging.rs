@@ -14,6 +14,7 @@
 //! lock is free and whose process is gone.
 
 use crate::digest::Sha256Digest;
+use crate::writeback::{SYNC_STEP, Writeback};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashSet;
 use std::fs::File;
@@ -95,6 +96,8 @@ pub struct Staging {
     files: AtomicU64,
     failure: Mutex<Option<CopyError>>,
     failed: AtomicBool,
+    /// Syncs large files' data while hashing goes on.
+    writeback: Writeback,
     published: bool,
 }
 
@@ -123,6 +126,7 @@ impl Staging {
         }
         check_destination(dest, replace)?;
         remove_stale(&parent, name);
+        let writeback = Writeback::start().map_err(io_error(&parent))?;
         let root = tempfile::Builder::new()
             .prefix(&staging_prefix(name))
             .suffix("")
@@ -148,6 +152,7 @@ impl Staging {
             files: AtomicU64::new(0),
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
+            writeback,
             published: false,
         })
     }
@@ -216,6 +221,8 @@ impl Staging {
                     at: offset,
                     path,
                     seal: !pieced,
+                    written: 0,
+                    unsynced: 0,
                 })
             }
             Err(error) => {
@@ -318,6 +325,9 @@ impl Staging {
         if copied != verified {
             return Err(CopyError::Incomplete { copied, verified });
         }
+        self.writeback
+            .finish()
+            .map_err(|(path, source)| CopyError::Io { path, source })?;
         self.seal_tree()?;
         sync_filesystem(&self.root)?;
         let old = self.swap_in()?;
@@ -403,6 +413,9 @@ pub(crate) struct CopyWriter<'s> {
     at: u64,
     path: PathBuf,
     seal: bool,
+    /// Bytes this writer wrote, and those written since it last asked for a sync.
+    written: u64,
+    unsynced: u64,
 }
 
 impl CopyWriter<'_> {
@@ -420,11 +433,21 @@ impl CopyWriter<'_> {
             return false;
         }
         self.at += chunk.len() as u64;
+        self.written += chunk.len() as u64;
+        self.unsynced += chunk.len() as u64;
+        if self.unsynced >= SYNC_STEP {
+            self.staging.writeback.sync_later(&self.file, &self.path);
+            self.unsynced = 0;
+        }
         true
     }
 
     /// The unit read all it should: a whole file becomes read-only now.
     pub(crate) fn finish(self) {
+        // A large write's tail is synced now too; small files wait for syncfs.
+        if self.written >= SYNC_STEP && self.unsynced > 0 {
+            self.staging.writeback.sync_later(&self.file, &self.path);
+        }
         if self.seal
             && let Err(source) = seal_file(&self.file)
         {
