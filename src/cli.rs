@@ -281,6 +281,11 @@ struct VerifyArgs {
     /// verified copy (the old one is removed after).
     #[arg(long, requires = "copy_to")]
     replace: bool,
+    /// With --copy-to: publish without syncing the copy to disk first. Faster;
+    /// for a DEST that does not outlive a crash (a pod's emptyDir), since
+    /// after a power loss its files may be short.
+    #[arg(long, requires = "copy_to")]
+    no_sync: bool,
     #[command(flatten)]
     jobs: JobsArg,
 }
@@ -1069,6 +1074,7 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         partition,
         copy_to,
         replace,
+        no_sync,
         jobs,
     } = args;
     let options = GateOptions {
@@ -1099,7 +1105,11 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
                 inner: &bar,
                 flag: &stop,
             };
-            let copied = gate::verify_and_copy(&dir, &options, dest, replace, &progress)
+            let how = modelseal::staging::Publish {
+                replace,
+                sync: !no_sync,
+            };
+            let copied = gate::verify_and_copy(&dir, &options, dest, how, &progress)
                 .map_err(gate_failure)?;
             (copied.report, copied.published)
         }

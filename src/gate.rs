@@ -6,7 +6,7 @@
 use crate::hashing::Progress;
 use crate::oms::OmsVerifyError;
 use crate::oms::verify::OmsOptions;
-use crate::staging::{CopyError, Staging};
+use crate::staging::{CopyError, Publish, Staging};
 use crate::verify::{Report, VerifyError, VerifyOptions};
 use crate::{BUNDLE_FILE, LISTING_FILE, MANIFEST_FILE};
 use std::path::{Path, PathBuf};
@@ -102,17 +102,17 @@ pub struct Copied {
 
 /// Verifies `dir` and, in the same read, copies what it verifies into a
 /// staging directory beside `dest`; publishes it at `dest` only when every
-/// check holds. On any failure nothing is at `dest` (or, with `replace`,
+/// check holds. On any failure nothing is at `dest` (or, with [`Publish::replace`],
 /// the old `dest` is untouched) and the staging directory is removed.
 pub fn verify_and_copy(
     dir: &Path,
     options: &GateOptions<'_>,
     dest: &Path,
-    replace: bool,
+    how: Publish,
     progress: &dyn Progress,
 ) -> Result<Copied, GateError> {
     refuse_partial_copies(dir, options)?;
-    let staging = Staging::begin(dest, replace)?;
+    let staging = Staging::begin(dest, how)?;
     staging.check_source(dir)?;
     let form = signed_form(dir, options.bundle);
     let result = run(dir, options, form, progress, Some(&staging));

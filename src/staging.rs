@@ -79,13 +79,25 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CopyError + '_ {
     }
 }
 
+/// How a verified copy is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publish {
+    /// Swap a non-empty DEST for the copy (`--replace`); without it, a
+    /// non-empty DEST is refused.
+    pub replace: bool,
+    /// Make the copy durable before the rename that publishes it: large
+    /// files synced as they are written, then the file system (the default;
+    /// `--no-sync` turns it off, for a DEST that does not outlive a crash).
+    pub sync: bool,
+}
+
 /// A staging directory beside DEST, filled as files are verified.
 #[derive(Debug)]
 pub struct Staging {
     dest: PathBuf,
     parent: PathBuf,
     root: PathBuf,
-    replace: bool,
+    how: Publish,
     /// Held for the staging directory's life: a run that still holds it is alive.
     _lock: File,
     /// Directories created so far, relative to `root`.
@@ -96,16 +108,16 @@ pub struct Staging {
     files: AtomicU64,
     failure: Mutex<Option<CopyError>>,
     failed: AtomicBool,
-    /// Syncs large files' data while hashing goes on.
-    writeback: Writeback,
+    /// Syncs large files' data while hashing goes on (with [`Publish::sync`]).
+    writeback: Option<Writeback>,
     published: bool,
 }
 
 impl Staging {
     /// Makes a staging directory for `dest`, after removing stale ones that
     /// killed runs left. Refuses a `dest` that exists and is not a directory,
-    /// or is a non-empty directory without `replace`.
-    pub fn begin(dest: &Path, replace: bool) -> Result<Staging, CopyError> {
+    /// or is a non-empty directory without [`Publish::replace`].
+    pub fn begin(dest: &Path, how: Publish) -> Result<Staging, CopyError> {
         let bad = |why: &str| CopyError::BadDestination {
             dest: dest.to_path_buf(),
             why: why.to_string(),
@@ -124,9 +136,12 @@ impl Staging {
         if !parent.is_dir() {
             return Err(bad("its parent directory does not exist; create it first"));
         }
-        check_destination(dest, replace)?;
+        check_destination(dest, how.replace)?;
         remove_stale(&parent, name);
-        let writeback = Writeback::start().map_err(io_error(&parent))?;
+        let writeback = match how.sync {
+            true => Some(Writeback::start().map_err(io_error(&parent))?),
+            false => None,
+        };
         let root = tempfile::Builder::new()
             .prefix(&staging_prefix(name))
             .suffix("")
@@ -145,7 +160,7 @@ impl Staging {
             dest: dest.to_path_buf(),
             parent,
             root,
-            replace,
+            how,
             _lock: lock,
             dirs: Mutex::new(HashSet::new()),
             pieced: Mutex::new(Vec::new()),
@@ -325,14 +340,20 @@ impl Staging {
         if copied != verified {
             return Err(CopyError::Incomplete { copied, verified });
         }
-        self.writeback
-            .finish()
-            .map_err(|(path, source)| CopyError::Io { path, source })?;
+        if let Some(writeback) = &self.writeback {
+            writeback
+                .finish()
+                .map_err(|(path, source)| CopyError::Io { path, source })?;
+        }
         self.seal_tree()?;
-        sync_filesystem(&self.root)?;
+        if self.how.sync {
+            sync_filesystem(&self.root)?;
+        }
         let old = self.swap_in()?;
         self.published = true;
-        sync_dir(&self.parent)?;
+        if self.how.sync {
+            sync_dir(&self.parent)?;
+        }
         if let Some(old) = old {
             remove_tree(&old).map_err(io_error(&old))?;
         }
@@ -371,7 +392,7 @@ impl Staging {
             Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(io_error(&self.dest)(e.into())),
         }
-        check_destination(&self.dest, self.replace)?;
+        check_destination(&self.dest, self.how.replace)?;
         if is_empty_dir(&self.dest) {
             // rename(2) replaces an empty directory atomically.
             std::fs::rename(&self.root, &self.dest).map_err(io_error(&self.dest))?;
@@ -436,17 +457,23 @@ impl CopyWriter<'_> {
         self.written += chunk.len() as u64;
         self.unsynced += chunk.len() as u64;
         if self.unsynced >= SYNC_STEP {
-            self.staging.writeback.sync_later(&self.file, &self.path);
-            self.unsynced = 0;
+            self.sync_later();
         }
         true
     }
 
+    fn sync_later(&mut self) {
+        if let Some(writeback) = &self.staging.writeback {
+            writeback.sync_later(&self.file, &self.path);
+        }
+        self.unsynced = 0;
+    }
+
     /// The unit read all it should: a whole file becomes read-only now.
-    pub(crate) fn finish(self) {
+    pub(crate) fn finish(mut self) {
         // A large write's tail is synced now too; small files wait for syncfs.
         if self.written >= SYNC_STEP && self.unsynced > 0 {
-            self.staging.writeback.sync_later(&self.file, &self.path);
+            self.sync_later();
         }
         if self.seal
             && let Err(source) = seal_file(&self.file)
@@ -565,11 +592,20 @@ fn sync_dir(dir: &Path) -> Result<(), CopyError> {
 mod tests {
     use super::*;
 
+    const KEEP: Publish = Publish {
+        replace: false,
+        sync: true,
+    };
+    const REPLACE: Publish = Publish {
+        replace: true,
+        sync: false,
+    };
+
     #[test]
     fn a_published_copy_is_read_only_and_nothing_is_left_beside_it() {
         let parent = tempfile::tempdir().unwrap();
         let dest = parent.path().join("out");
-        let staging = Staging::begin(&dest, false).unwrap();
+        let staging = Staging::begin(&dest, KEEP).unwrap();
         let mut one = staging.open("a/b/one.bin", 0, false).unwrap();
         assert!(one.write(b"hello"));
         one.finish();
@@ -592,7 +628,7 @@ mod tests {
     fn a_dropped_staging_directory_is_removed_and_dest_never_appears() {
         let parent = tempfile::tempdir().unwrap();
         let dest = parent.path().join("out");
-        let staging = Staging::begin(&dest, false).unwrap();
+        let staging = Staging::begin(&dest, KEEP).unwrap();
         let mut one = staging.open("one.bin", 0, false).unwrap();
         assert!(one.write(b"hello"));
         one.finish();
@@ -606,7 +642,7 @@ mod tests {
     fn a_copy_missing_a_verified_file_is_not_published() {
         let parent = tempfile::tempdir().unwrap();
         let dest = parent.path().join("out");
-        let staging = Staging::begin(&dest, false).unwrap();
+        let staging = Staging::begin(&dest, KEEP).unwrap();
         let err = staging.publish(1).unwrap_err();
         assert!(
             matches!(
@@ -628,10 +664,10 @@ mod tests {
         std::fs::create_dir(&dest).unwrap();
         std::fs::write(dest.join("old.bin"), b"old").unwrap();
         assert!(matches!(
-            Staging::begin(&dest, false).unwrap_err(),
+            Staging::begin(&dest, KEEP).unwrap_err(),
             CopyError::NotEmpty(_)
         ));
-        let staging = Staging::begin(&dest, true).unwrap();
+        let staging = Staging::begin(&dest, REPLACE).unwrap();
         staging.write_file("new.bin", b"new").unwrap();
         staging.publish(0).unwrap();
         assert!(!dest.join("old.bin").exists());
@@ -649,9 +685,9 @@ mod tests {
         std::fs::create_dir_all(stale.join("sub")).unwrap();
         std::fs::set_permissions(stale.join("sub"), std::fs::Permissions::from_mode(0o555))
             .unwrap();
-        let live = Staging::begin(&dest, false).unwrap();
+        let live = Staging::begin(&dest, KEEP).unwrap();
         assert!(!stale.exists());
-        let other = Staging::begin(&dest, false).unwrap();
+        let other = Staging::begin(&dest, KEEP).unwrap();
         assert!(live.root().exists() && other.root().exists());
     }
 }

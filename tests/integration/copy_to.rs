@@ -473,3 +473,64 @@ fn copy_to_refuses_a_partition_and_lfs_pointers() {
     }
     assert_eq!(leftovers(&out, &[]), Vec::<String>::new());
 }
+
+/// A signed model with one 150 MiB file (sharded, and written in more than
+/// one 64 MiB sync step) beside the small ones.
+fn signed_model_with_big_file(s: &Scratch) -> (PathBuf, PathBuf) {
+    let dir = s.path("big");
+    write(&dir.join("model-00001.bin"), &pattern(150 << 20, 7));
+    s.signed_model_in(&dir)
+}
+
+#[test]
+fn a_large_file_is_copied_exactly_with_and_without_syncing() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with_big_file(&s);
+    let out = out_dir(&s);
+    for (name, extra) in [("synced", &[][..]), ("unsynced", &["--no-sync"][..])] {
+        let dest = out.join(name);
+        let run = copy_to(&dir, &public, &dest, extra);
+        assert_eq!(run.status.code(), Some(0), "{name}: {run:?}");
+        assert_eq!(tree(&dest), tree(&dir), "{name}");
+        assert_eq!(mode(&dest.join("model-00001.bin")), 0o444, "{name}");
+    }
+    assert_eq!(
+        leftovers(&out, &["synced", "unsynced"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_byte_flipped_late_in_a_large_file_publishes_nothing_either_way() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with_big_file(&s);
+    let big = dir.join("model-00001.bin");
+    let mut bytes = std::fs::read(&big).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x80;
+    std::fs::write(&big, &bytes).unwrap();
+    let out = out_dir(&s);
+    for extra in [&[][..], &["--no-sync"][..]] {
+        let dest = out.join("model");
+        let run = copy_to(&dir, &public, &dest, extra);
+        assert_eq!(run.status.code(), Some(1), "{extra:?}: {run:?}");
+        assert!(!dest.exists(), "{extra:?}");
+        assert_eq!(leftovers(&out, &[]), Vec::<String>::new(), "{extra:?}");
+    }
+}
+
+#[test]
+fn no_sync_needs_copy_to() {
+    let s = Scratch::new();
+    let (dir, public) = s.signed_model();
+    let run = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .arg("--no-sync")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--copy-to"));
+}

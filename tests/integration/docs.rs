@@ -252,7 +252,7 @@ fn the_readme_gate_sessions_print_what_the_readme_shows() {
     let sessions = [
         "one, it is a `file://` URI. Each message starts with the path in any case.",
         "  { echo \"modelseal: $MODEL_DIR is not $2 $3\" >&2; exit 1; }\n```",
-        "next run removes. Serve from DEST, never from the download:",
+        "crash, such as a pod's `emptyDir`. Serve from DEST, never from the download:",
     ];
     let mut ran = 0;
     for marker in sessions {
