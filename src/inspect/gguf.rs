@@ -504,3 +504,222 @@ fn align_up(pos: u64, alignment: u64) -> Option<u64> {
         pos.checked_add(alignment - rem)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/inspect/gguf");
+
+    fn string(s: &str) -> Vec<u8> {
+        [(s.len() as u64).to_le_bytes().as_slice(), s.as_bytes()].concat()
+    }
+
+    /// A GGUF v3: metadata items (key, type, value bytes), tensor infos
+    /// (name, dims, type, offset), padding to 32, then `data_len` bytes.
+    fn gguf(
+        kvs: &[(&str, u32, Vec<u8>)],
+        tensors: &[(&str, &[u64], u32, u64)],
+        data_len: usize,
+    ) -> Vec<u8> {
+        let mut out = b"GGUF".to_vec();
+        out.extend(3u32.to_le_bytes());
+        out.extend((tensors.len() as u64).to_le_bytes());
+        out.extend((kvs.len() as u64).to_le_bytes());
+        for (key, value_type, value) in kvs {
+            out.extend(string(key));
+            out.extend(value_type.to_le_bytes());
+            out.extend(value);
+        }
+        for (name, dims, ggml_type, offset) in tensors {
+            out.extend(string(name));
+            out.extend((dims.len() as u32).to_le_bytes());
+            for d in *dims {
+                out.extend(d.to_le_bytes());
+            }
+            out.extend(ggml_type.to_le_bytes());
+            out.extend(offset.to_le_bytes());
+        }
+        out.resize(out.len().next_multiple_of(32) + data_len, 0);
+        out
+    }
+
+    fn messages(bytes: &[u8]) -> Vec<(ContentProblemKind, String)> {
+        let inspection = inspect(bytes).unwrap();
+        assert_eq!(inspection.format, Some(Format::Gguf));
+        inspection
+            .problems
+            .into_iter()
+            .map(|p| (p.kind, p.message))
+            .collect()
+    }
+
+    fn one_malformed(bytes: &[u8]) -> String {
+        let found = messages(bytes);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, MALFORMED);
+        found[0].1.clone()
+    }
+
+    #[test]
+    fn a_consistent_file_has_no_problems() {
+        let array_of_strings = [4u32.to_le_bytes().as_slice(), &[0; 0]].concat();
+        let mut strings = (value_type::STRING).to_le_bytes().to_vec();
+        strings.extend(2u64.to_le_bytes());
+        strings.extend(string("a"));
+        strings.extend(string("b"));
+        let kvs = [
+            (
+                "general.alignment",
+                value_type::UINT32,
+                32u32.to_le_bytes().to_vec(),
+            ),
+            ("tokens", value_type::ARRAY, strings),
+            ("n", 10, 7u64.to_le_bytes().to_vec()),
+            ("unused", 4, array_of_strings),
+        ];
+        // Q4_K: 256 elements a block of 144 bytes; 512x2 is 4 blocks.
+        let tensors: [(&str, &[u64], u32, u64); 2] = [("a", &[512, 2], 12, 0), ("b", &[4], 0, 576)];
+        assert_eq!(messages(&gguf(&kvs, &tensors, 592)), Vec::new());
+    }
+
+    #[test]
+    fn layout_problems_name_the_tensor() {
+        let t: [(&str, &[u64], u32, u64); 2] = [("a", &[8], 0, 0), ("b", &[8], 0, 36)];
+        assert!(
+            one_malformed(&gguf(&[], &t, 96))
+                .contains("tensor \"b\" at offset 36 is not aligned to 32")
+        );
+        let t: [(&str, &[u64], u32, u64); 1] = [("a", &[64], 0, 0)];
+        assert!(one_malformed(&gguf(&[], &t, 32)).contains(
+            "tensor \"a\" at offset 0 (256 bytes) runs past the data section's 32 bytes"
+        ));
+        let t: [(&str, &[u64], u32, u64); 2] = [("a", &[16], 0, 0), ("b", &[8], 0, 32)];
+        assert!(
+            one_malformed(&gguf(&[], &t, 64))
+                .contains("tensor \"b\" at offset 32 overlaps tensor \"a\"")
+        );
+        let t: [(&str, &[u64], u32, u64); 2] = [("a", &[8], 0, 0), ("a", &[8], 0, 32)];
+        assert!(one_malformed(&gguf(&[], &t, 64)).contains("\"a\" appears twice"));
+        let t: [(&str, &[u64], u32, u64); 1] = [("q", &[33], 8, 0)];
+        assert!(one_malformed(&gguf(&[], &t, 64)).contains("not a multiple of its block of 32"));
+        let t: [(&str, &[u64], u32, u64); 1] = [("q", &[1], 31, 0)];
+        assert!(one_malformed(&gguf(&[], &t, 64)).contains("unknown ggml type 31"));
+        let t: [(&str, &[u64], u32, u64); 1] = [("q", &[1, 1, 1, 1, 1], 0, 0)];
+        assert!(one_malformed(&gguf(&[], &t, 64)).contains("5 dimensions"));
+        let t: [(&str, &[u64], u32, u64); 1] = [("q", &[1 << 40, 1 << 40], 0, 0)];
+        assert!(one_malformed(&gguf(&[], &t, 64)).contains("over 2^64 bytes"));
+    }
+
+    #[test]
+    fn headers_and_metadata_are_checked_before_allocating() {
+        assert!(one_malformed(b"GGUX\x03\0\0\0").contains("not \"GGUF\""));
+        assert!(one_malformed(b"GGUF\x07\0\0\0").contains("unknown GGUF version 7"));
+        assert!(one_malformed(b"GGUF\0\0\0\x03").contains("big-endian"));
+        let mut huge = b"GGUF\x03\0\0\0".to_vec();
+        huge.extend(u64::MAX.to_le_bytes());
+        huge.extend(0u64.to_le_bytes());
+        assert!(one_malformed(&huge).contains("over the limit"));
+        let kvs = [("k", value_type::STRING, u64::MAX.to_le_bytes().to_vec())];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("runs past the end"));
+        let mut array = 0u32.to_le_bytes().to_vec();
+        array.extend(u64::MAX.to_le_bytes());
+        let kvs = [("k", value_type::ARRAY, array)];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("runs past the end of the file"));
+        let kvs = [("k", 13, vec![])];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("unknown value type 13"));
+        let kvs = [(
+            "general.alignment",
+            value_type::UINT32,
+            48u32.to_le_bytes().to_vec(),
+        )];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("48, not a power of two"));
+        let twice = [("k", 0, vec![1]), ("k", 0, vec![2])];
+        assert!(one_malformed(&gguf(&twice, &[], 0)).contains("\"k\" appears twice"));
+    }
+
+    #[test]
+    fn nested_arrays_are_bounded() {
+        let mut value = Vec::new();
+        for _ in 0..20 {
+            let mut outer = value_type::ARRAY.to_le_bytes().to_vec();
+            outer.extend(1u64.to_le_bytes());
+            outer.extend(value);
+            value = outer;
+        }
+        let kvs = [("deep", value_type::ARRAY, value)];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("nests arrays more than 8 deep"));
+    }
+
+    #[test]
+    fn chat_templates_are_checked() {
+        let bad = "{{ lipsum.__globals__ }}";
+        let kvs = [
+            (
+                "tokenizer.chat_template",
+                value_type::STRING,
+                string("{{ messages[0].content }}"),
+            ),
+            (
+                "tokenizer.chat_template.tool_use",
+                value_type::STRING,
+                string(bad),
+            ),
+        ];
+        let found = messages(&gguf(&kvs, &[], 0));
+        assert!(!found.is_empty());
+        assert!(
+            found
+                .iter()
+                .all(|(kind, m)| *kind == ContentProblemKind::UnsafeGgufTemplate
+                    && m.contains("\"tokenizer.chat_template.tool_use\"")),
+            "{found:?}"
+        );
+        let kvs = [("tokenizer.chat_template", 4, 1u32.to_le_bytes().to_vec())];
+        assert!(one_malformed(&gguf(&kvs, &[], 0)).contains("not a string"));
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn files_written_by_gguf_py() {
+        assert_eq!(
+            messages(&fixture("benign_llama3_template.gguf")),
+            Vec::new()
+        );
+        let found = messages(&fixture("template_cve_2024_34359.gguf"));
+        assert!(
+            found
+                .iter()
+                .any(|(kind, m)| *kind == ContentProblemKind::UnsafeGgufTemplate
+                    && m.contains("`__subclasses__`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .all(|(kind, _)| *kind == ContentProblemKind::UnsafeGgufTemplate)
+        );
+    }
+
+    #[test]
+    fn malformed_fixtures() {
+        let m = one_malformed(&fixture("misaligned_tensor_offset.gguf"));
+        assert!(
+            m.contains("tensor \"b.weight\" at offset 36 is not aligned"),
+            "{m}"
+        );
+        let m = one_malformed(&fixture("tensor_past_end.gguf"));
+        assert!(
+            m.contains("tensor \"b.weight\" at offset 4128 (32 bytes) runs past"),
+            "{m}"
+        );
+        let m = one_malformed(&fixture("huge_counts.gguf"));
+        assert!(
+            m.contains("1099511627776 metadata items, over the limit"),
+            "{m}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ use std::io;
 
 mod common;
 pub mod gguf;
+pub mod onnx;
 pub mod safetensors;
 pub mod template;
 

@@ -542,4 +542,47 @@ mod tests {
         assert_eq!(found.len(), MAX_PROBLEMS + 1);
         assert!(found.last().unwrap().contains("and 200 more"));
     }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/inspect/safetensors");
+        std::fs::read(format!("{dir}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn files_written_by_safetensors_and_broken_by_hand() {
+        assert!(messages(&fixture("benign_several_dtypes.safetensors")).is_empty());
+        for (name, expected) in [
+            (
+                "overlapping_offsets.safetensors",
+                "tensor \"b\" at [2, 6] overlaps tensor \"a\"",
+            ),
+            (
+                "gap_between_tensors.safetensors",
+                "a gap of 4 bytes before tensor \"b\"",
+            ),
+            (
+                "end_past_file.safetensors",
+                "tensor \"a\" ends at 4096, past the data section's 16 bytes",
+            ),
+            (
+                "shape_dtype_mismatch.safetensors",
+                "tensor \"a\": shape [3, 3] of F32 is 36 bytes, but data_offsets [0, 16] hold 16",
+            ),
+            (
+                "duplicate_tensor_names.safetensors",
+                "tensor \"a\" appears more than once",
+            ),
+            (
+                "header_length_huge.safetensors",
+                "the header length 9223372036854775808 is over the limit",
+            ),
+            ("header_not_json.safetensors", "the header is not JSON"),
+        ] {
+            let found = messages(&fixture(name));
+            assert!(
+                found.iter().any(|m| m.contains(expected)),
+                "{name}: {found:?}"
+            );
+        }
+    }
 }
