@@ -161,6 +161,11 @@ impl Scope {
     /// Macros, and `namespace(field=...)` / `set ns.field = ...` fields.
     fn declare(&mut self, tag: &Tag) {
         let tokens = tag.tokens.as_slice();
+        // Nested namespace calls would each be scanned to their end; a tag
+        // nested that deep is refused by the check anyway.
+        if nesting(tokens) > MAX_NESTING {
+            return;
+        }
         if tag.kind == TagKind::Block
             && let [first, second, ..] = tokens
             && first.is_name("macro")
@@ -250,6 +255,23 @@ impl Scope {
     }
 }
 
+/// How deeply the brackets of a tag nest.
+fn nesting(tokens: &[Token]) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for token in tokens {
+        match &token.kind {
+            TokenKind::Op("(" | "[" | "{") => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            TokenKind::Op(")" | "]" | "}") => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Whether `tokens[i]` is followed by the operator `op`.
 fn next_is(tokens: &[Token], i: usize, op: &str) -> bool {
     tokens.get(i + 1).is_some_and(|t| t.is_op(op))
@@ -264,19 +286,19 @@ fn is_lone_subscript_key(tokens: &[Token], i: usize) -> bool {
         && next_is(tokens, i, "]")
 }
 
-/// `a.b.c` ending at the name at `i`, as written.
-fn dotted_path(tokens: &[Token], mut i: usize) -> String {
-    let mut parts = Vec::new();
-    while let Some(name) = tokens.get(i).and_then(Token::name) {
-        parts.push(name);
-        let dot_before = i.checked_sub(1).and_then(|p| tokens.get(p));
-        if i < 2 || !dot_before.is_some_and(|t| t.is_op(".")) {
-            break;
-        }
-        i -= 2;
+/// `ns.field` ending at the name at `i`: the longest target `set` can
+/// assign, so no longer path is built (a chain of dots costs no more).
+fn dotted_path(tokens: &[Token], i: usize) -> String {
+    let name = tokens.get(i).and_then(Token::name).unwrap_or_default();
+    let dot = i.checked_sub(1).and_then(|p| tokens.get(p));
+    let owner = i
+        .checked_sub(2)
+        .and_then(|p| tokens.get(p))
+        .and_then(Token::name);
+    match owner {
+        Some(owner) if dot.is_some_and(|t| t.is_op(".")) => format!("{owner}.{name}"),
+        _ => name.to_owned(),
     }
-    parts.reverse();
-    parts.join(".")
 }
 
 /// A `set` tag's target (`x` or `ns.x`) and its value tokens, `None` for a

@@ -172,6 +172,18 @@ fn problems_are_capped_and_work_is_bounded() {
     let found = messages(&many);
     assert_eq!(found.len(), MAX_PROBLEMS + 1);
     assert!(found.last().unwrap().contains("980 more"));
+    // A long attribute chain inside a subscript costs linear work.
+    let chain = format!("{{{{ x[a{}] }}}}", ".b".repeat(200_000));
+    let started = std::time::Instant::now();
+    assert_flags(&chain, "the attribute `b`");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let namespaces = format!(
+        "{{{{ {}1{} }}}}",
+        "namespace(".repeat(60_000),
+        ")".repeat(60_000)
+    );
+    assert_flags(&namespaces, "nested over 64 deep");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let deep = format!("{{{{ {}1{} }}}}", "(".repeat(200), ")".repeat(200));
     assert_flags(&deep, "nested over 64 deep");
 }
