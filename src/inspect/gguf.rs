@@ -705,6 +705,19 @@ mod tests {
     }
 
     #[test]
+    fn files_are_read_through_file_source() {
+        let file = std::fs::File::open(format!("{FIXTURES}/benign_llama3_template.gguf")).unwrap();
+        let len = file.metadata().unwrap().len();
+        let source = crate::inspect::FileSource { file: &file, len };
+        let from_file = inspect(&source).unwrap();
+        assert_eq!(
+            from_file,
+            inspect(fixture("benign_llama3_template.gguf").as_slice()).unwrap()
+        );
+        assert!(from_file.problems.is_empty());
+    }
+
+    #[test]
     fn malformed_fixtures() {
         let m = one_malformed(&fixture("misaligned_tensor_offset.gguf"));
         assert!(
