@@ -12,6 +12,12 @@
 
 use std::io;
 
+mod common;
+pub mod gguf;
+pub mod onnx;
+pub mod safetensors;
+pub mod template;
+
 /// Limits on what an inspector reads or holds, whatever a file claims.
 pub mod limits {
     /// Largest header or embedded config an inspector reads into memory
