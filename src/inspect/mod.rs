@@ -12,6 +12,8 @@
 
 use std::io;
 
+pub mod pickle;
+
 /// Limits on what an inspector reads or holds, whatever a file claims.
 pub mod limits {
     /// Largest header or embedded config an inspector reads into memory
