@@ -12,7 +12,10 @@
 
 use std::io;
 
+pub mod keras;
+pub mod numpy;
 pub mod pickle;
+pub mod zip;
 
 /// Limits on what an inspector reads or holds, whatever a file claims.
 pub mod limits {
