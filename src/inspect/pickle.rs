@@ -962,3 +962,6 @@ fn long_le(bytes: Option<Vec<u8>>) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fixtures;
