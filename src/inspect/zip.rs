@@ -12,6 +12,8 @@
 use std::collections::HashSet;
 
 use super::pickle::{self, PickleOptions};
+
+pub mod inflate;
 use super::{ByteSource, ContentProblem, ContentProblemKind, Format, Inspection, limits};
 
 /// Compression method: stored.
@@ -405,9 +407,10 @@ pub fn inspect_zip(src: &dyn ByteSource, out: &mut Inspection) {
     }
 }
 
-/// Runs `inspect` over a stored entry's bytes, naming the entry in each
-/// problem found. An entry it cannot read in place (compressed, encrypted)
-/// is reported as not inspected.
+/// Runs `inspect` over an entry's bytes, naming the entry in each problem
+/// found: in place when stored; inflated in memory when deflated (up to
+/// [`limits::MAX_HEADER_BYTES`]). An entry it cannot decode (encrypted,
+/// another method, larger than the limit) is reported as not inspected.
 pub fn inspect_entry(
     src: &dyn ByteSource,
     entry: &ZipEntry,
@@ -415,17 +418,18 @@ pub fn inspect_entry(
     inspect: impl FnOnce(&dyn ByteSource, u64, u64, &mut Inspection),
 ) {
     let mut sub = Inspection::default();
-    if entry.encrypted || entry.method != STORED || entry.size != entry.compressed_size {
-        sub.problems.push(ContentProblem {
-            kind: ContentProblemKind::MalformedArchive,
-            message: format!(
-                "not inspected: compressed (method {}) or encrypted, which this reader does not \
-                 decode",
-                entry.method
-            ),
-        });
-    } else {
-        inspect(src, entry.data_offset, entry.size, &mut sub);
+    match (entry.encrypted, entry.method) {
+        (false, STORED) if entry.size == entry.compressed_size => {
+            inspect(src, entry.data_offset, entry.size, &mut sub);
+        }
+        (false, DEFLATED) => match inflate_entry(src, entry) {
+            Ok(bytes) => inspect(&pickle::InMemory(&bytes), 0, bytes.len() as u64, &mut sub),
+            Err(what) => sub.problems.push(not_inspected(what)),
+        },
+        _ => sub.problems.push(not_inspected(format!(
+            "encrypted, or compressed with method {}, which this reader does not decode",
+            entry.method
+        ))),
     }
     for problem in sub.problems {
         out.problems.push(ContentProblem {
@@ -436,6 +440,35 @@ pub fn inspect_entry(
     out.imports.extend(sub.imports);
     out.imports.sort();
     out.imports.dedup();
+}
+
+/// The problem for an entry that must be inspected and cannot be.
+fn not_inspected(why: String) -> ContentProblem {
+    ContentProblem {
+        kind: ContentProblemKind::MalformedArchive,
+        message: format!("not inspected: {why}"),
+    }
+}
+
+/// A deflated entry's bytes, which must come to the size the directory states.
+fn inflate_entry(src: &dyn ByteSource, entry: &ZipEntry) -> Result<Vec<u8>, String> {
+    if entry.size > limits::MAX_HEADER_BYTES {
+        return Err(format!(
+            "{} bytes once inflated, past the inspection limit",
+            entry.size
+        ));
+    }
+    let compressed =
+        read_bytes(src, entry.data_offset, entry.compressed_size).map_err(|e| e.what)?;
+    let bytes = inflate::inflate(&compressed, entry.size as usize).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 != entry.size {
+        return Err(format!(
+            "inflates to {} bytes, not the {} the directory states",
+            bytes.len(),
+            entry.size
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -144,6 +144,7 @@ fn numpy_arrays_and_archives() {
         benign(&format!("numpy/{rel}.npy"), Format::Numpy);
     }
     benign("numpy/arrays.npz", Format::NumpyZip);
+    benign("numpy/arrays_compressed.npz", Format::NumpyZip);
     malicious(
         "numpy/object_os_system.npy",
         &[UnsafePickle],
@@ -165,5 +166,10 @@ fn keras_lambdas_are_named() {
         "keras/time_distributed_lambda.keras",
         &[KerasLambda],
         "wrapped_lambda",
+    );
+    malicious(
+        "keras/lambda_deflated.keras",
+        &[KerasLambda],
+        "config.json: Lambda layer \"evil_lambda\"",
     );
 }
