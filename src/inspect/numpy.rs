@@ -72,36 +72,9 @@ pub fn inspect_npy(src: &dyn ByteSource, offset: u64, len: u64, out: &mut Inspec
 /// Reads and checks the header of the `.npy` at `offset`.
 pub fn read_header(src: &dyn ByteSource, offset: u64, len: u64) -> Result<NpyHeader, String> {
     let end = offset.saturating_add(len).min(src.len());
-    let mut fixed = [0u8; 12];
-    let avail = end.saturating_sub(offset).min(12) as usize;
-    let fixed = fixed.get_mut(..avail).unwrap_or(&mut []);
-    src.read_exact_at(fixed, offset)
-        .map_err(|e| e.to_string())?;
-    let (version, header_len, start) = match fixed {
-        [0x93, b'N', b'U', b'M', b'P', b'Y', 1, _, a, b, ..] => {
-            (1, u64::from(u16::from_le_bytes([*a, *b])), 10)
-        }
-        [
-            0x93,
-            b'N',
-            b'U',
-            b'M',
-            b'P',
-            b'Y',
-            v @ (2 | 3),
-            _,
-            a,
-            b,
-            c,
-            d,
-        ] => (*v, u64::from(u32::from_le_bytes([*a, *b, *c, *d])), 12),
-        [0x93, b'N', b'U', b'M', b'P', b'Y', v, ..] => {
-            return Err(format!("unknown .npy version {v}"));
-        }
-        _ => return Err("no .npy magic and version".into()),
-    };
-    let header_at = offset + start;
-    if header_len > limits::MAX_HEADER_BYTES || header_at + header_len > end {
+    let (version, header_len, start) = preamble(src, offset, end)?;
+    let header_at = offset.saturating_add(start);
+    if header_len > limits::MAX_HEADER_BYTES || header_at.saturating_add(header_len) > end {
         return Err(format!(
             "a header of {header_len} bytes past the file's end"
         ));
@@ -123,6 +96,28 @@ pub fn read_header(src: &dyn ByteSource, offset: u64, len: u64) -> Result<NpyHea
         itemsize,
         shape,
     })
+}
+
+/// The version, header length and header start (after the magic) of the
+/// `.npy` at `offset`, read within `end`.
+fn preamble(src: &dyn ByteSource, offset: u64, end: u64) -> Result<(u8, u64, u64), String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    let mut fixed = [0u8; 12];
+    let avail = end.saturating_sub(offset).min(12) as usize;
+    let fixed = fixed.get_mut(..avail).unwrap_or(&mut []);
+    src.read_exact_at(fixed, offset)
+        .map_err(|e| e.to_string())?;
+    let Some(rest) = fixed.strip_prefix(MAGIC) else {
+        return Err("no .npy magic".into());
+    };
+    match rest {
+        [1, _, a, b, ..] => Ok((1, u16::from_le_bytes([*a, *b]).into(), 10)),
+        [v @ (2 | 3), _, a, b, c, d] => Ok((*v, u32::from_le_bytes([*a, *b, *c, *d]).into(), 12)),
+        [v, ..] => Err(format!(
+            "an unknown .npy version {v}, or a header cut short"
+        )),
+        [] => Err("no .npy version".into()),
+    }
 }
 
 /// The item size and shape a header dict states.

@@ -36,6 +36,14 @@ const MAX_KEPT_STRING_BYTES: u64 = 64 << 20;
 /// Deepest stack modelled (a pickle's stack is its nesting times batches
 /// of at most 1000 items in real files).
 const MAX_STACK: usize = 4_000_000;
+/// Most memo entries modelled (real state dicts memoise about ten objects
+/// per tensor).
+const MAX_MEMO: usize = 4_000_000;
+/// Most tuple items, dict entries and calls modelled in one pickle; past
+/// it, new ones are unknown (an import they would resolve is unresolvable).
+const MAX_MODELLED_CELLS: u64 = 8_000_000;
+/// The cells a dict counts for: the most entries it models.
+const MODELLED_DICT_CELLS: u64 = 64;
 /// Most distinct imports recorded from one pickle.
 const MAX_IMPORTS: usize = 100_000;
 /// How many names or offsets a problem's message lists before "and N more".
@@ -133,16 +141,31 @@ struct Findings {
     shadow_ops: u64,
     /// Offsets of joblib array bytes the shadow budget left unchecked.
     unchecked_arrays: Vec<u64>,
+    /// Refused imports and offsets past [`MAX_IMPORTS`], counted, not kept.
+    not_kept: u64,
 }
 
 impl Findings {
     /// Records an import made at `offset`.
     fn import(&mut self, name: String, offset: u64) {
         if !is_allowed_import(&name) && !self.refused.contains_key(&name) {
-            self.refused.insert(name.clone(), offset);
+            if self.refused.len() < MAX_IMPORTS {
+                self.refused.insert(name.clone(), offset);
+            } else {
+                self.not_kept = self.not_kept.saturating_add(1);
+            }
         }
         if self.imports.len() < MAX_IMPORTS {
             self.imports.insert(name);
+        }
+    }
+
+    /// Records a `STACK_GLOBAL` at `offset` whose operands are unknown.
+    fn unresolvable(&mut self, offset: u64) {
+        if self.unresolvable.len() < MAX_IMPORTS {
+            self.unresolvable.push(offset);
+        } else {
+            self.not_kept = self.not_kept.saturating_add(1);
         }
     }
 
@@ -156,7 +179,10 @@ impl Findings {
                 self.imports.insert(name);
             }
         }
-        self.unresolvable.extend(other.unresolvable);
+        for offset in other.unresolvable {
+            self.unresolvable(offset);
+        }
+        self.not_kept = self.not_kept.saturating_add(other.not_kept);
         self.shadow_ops = self.shadow_ops.saturating_add(other.shadow_ops);
         self.unchecked_arrays.extend(other.unchecked_arrays);
     }
@@ -201,6 +227,15 @@ impl Findings {
                     "joblib array bytes that a plain unpickler would read as opcodes, not \
                      checked (past the inspection limit), at offset {}",
                     listed(&offsets)
+                ),
+            });
+        }
+        if self.not_kept > 0 {
+            out.problems.push(ContentProblem {
+                kind: ContentProblemKind::UnsafePickle,
+                message: format!(
+                    "{} more refused or unresolvable imports, past what inspection records",
+                    self.not_kept
                 ),
             });
         }
@@ -359,6 +394,8 @@ struct Walker<'c, 'a> {
     /// Whether joblib's raw array bytes follow its wrappers.
     joblib: bool,
     kept_string_bytes: u64,
+    /// Tuple items, dict entries and calls modelled so far.
+    modelled_cells: u64,
     ops: u64,
     /// Most opcodes this walk may take.
     op_limit: u64,
@@ -375,6 +412,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             memo: HashMap::new(),
             joblib,
             kept_string_bytes: 0,
+            modelled_cells: 0,
             ops: 0,
             op_limit: limits::MAX_PICKLE_OPS,
         }
@@ -618,13 +656,28 @@ impl<'c, 'a> Walker<'c, 'a> {
         Value::Str(text.into())
     }
 
+    /// `value` while the model's budget of cells lasts (`cells` more), and
+    /// `Unknown` after: memory stays bounded whatever the pickle builds.
+    fn model(&mut self, value: Value, cells: u64) -> Value {
+        let grown = self.modelled_cells.saturating_add(cells);
+        if grown > MAX_MODELLED_CELLS {
+            return Value::Unknown;
+        }
+        self.modelled_cells = grown;
+        value
+    }
+
     /// Empty containers, and containers built from the stack.
     fn container(&mut self, op: u8, at: u64) -> Result<(), WalkError> {
         let value = match op {
-            b')' => Value::tuple(Vec::new()),
-            b'}' => Value::dict(Vec::new()),
+            b')' => self.model(Value::tuple(Vec::new()), 1),
+            b'}' => self.model(Value::dict(Vec::new()), MODELLED_DICT_CELLS),
             b']' | 0x8f => Value::Unknown,
-            b't' => Value::tuple(self.pop_mark(at)?),
+            b't' => {
+                let items = self.pop_mark(at)?;
+                let cells = items.len() as u64 + 1;
+                self.model(Value::tuple(items), cells)
+            }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
                 let mut items = Vec::with_capacity(n);
@@ -632,14 +685,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                     items.push(self.pop(at)?);
                 }
                 items.reverse();
-                Value::tuple(items)
+                self.model(Value::tuple(items), n as u64 + 1)
             }
             b'd' => {
                 let items = self.pop_mark(at)?;
                 if items.len() % 2 != 0 {
                     return Err(malformed(at, "odd number of items for DICT"));
                 }
-                Value::dict(items)
+                self.model(Value::dict(items), MODELLED_DICT_CELLS)
             }
             _ => {
                 self.pop_mark(at)?;
@@ -696,7 +749,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             return self.push(value, at);
         }
         let value = self.top(at)?.clone();
-        if !self.memo.contains_key(&key) && self.memo.len() as u64 >= limits::MAX_ITEMS {
+        if !self.memo.contains_key(&key) && self.memo.len() >= MAX_MEMO {
             return Err(WalkError::Limit {
                 offset: at,
                 what: "more memo entries than modelled",
@@ -728,8 +781,11 @@ impl<'c, 'a> Walker<'c, 'a> {
             b'i' => {
                 let name = self.line_pair(at)?;
                 self.found.import(name.clone(), at);
-                let args = Value::tuple(self.pop_mark(at)?);
-                self.push(Value::call(&Value::Global(name.into()), args), at)
+                let items = self.pop_mark(at)?;
+                let cells = items.len() as u64 + 2;
+                let call = Value::call(&Value::Global(name.into()), Value::tuple(items));
+                let call = self.model(call, cells);
+                self.push(call, at)
             }
             0x93 => {
                 let name = self.pop(at)?;
@@ -741,7 +797,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                         Value::Global(full.into())
                     }
                     _ => {
-                        self.found.unresolvable.push(at);
+                        self.found.unresolvable(at);
                         Value::Unknown
                     }
                 };
@@ -788,18 +844,20 @@ impl<'c, 'a> Walker<'c, 'a> {
                 let class = items
                     .next()
                     .ok_or_else(|| malformed(at, "OBJ without a class"))?;
-                Value::call(&class, Value::tuple(items.collect()))
+                let items: Vec<Value> = items.collect();
+                let cells = items.len() as u64 + 2;
+                self.model(Value::call(&class, Value::tuple(items)), cells)
             }
             b'R' | 0x81 => {
                 let args = self.pop(at)?;
                 let callable = self.pop(at)?;
-                Value::call(&callable, args)
+                self.model(Value::call(&callable, args), 1)
             }
             0x92 => {
                 self.pop(at)?;
                 let args = self.pop(at)?;
                 let class = self.pop(at)?;
-                Value::call(&class, args)
+                self.model(Value::call(&class, args), 1)
             }
             b'b' => {
                 let state = self.pop(at)?;
@@ -853,7 +911,11 @@ impl<'c, 'a> Walker<'c, 'a> {
         let result = walker.walk();
         let spent = walker.ops;
         if matches!(result, Err(WalkError::Limit { .. })) {
-            self.found.unchecked_arrays.push(pos);
+            if self.found.unchecked_arrays.len() < MAX_LISTED {
+                self.found.unchecked_arrays.push(pos);
+            } else {
+                self.found.not_kept = self.found.not_kept.saturating_add(1);
+            }
         }
         self.found.shadow_ops = self.found.shadow_ops.saturating_add(spent);
         for name in shadow.imports {
