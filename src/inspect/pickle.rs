@@ -362,8 +362,9 @@ fn walk_one(cur: &mut Cursor<'_>, found: &mut Findings, joblib: bool) -> Result<
 /// Whether `head`, the first bytes of a file without a `PROTO` 2 to 5
 /// header, is a protocol 0 or 1 pickle: it starts with an opcode such
 /// pickles start with (a mark, an empty container, `GLOBAL`, `PROTO` 0/1)
-/// and walks without error to its `STOP` or to the end of `head`, over at
-/// least a few opcodes. Raw tensor bytes and text fail one of these.
+/// and walks without error, over at least a few opcodes, to the end of
+/// `head` or to a `STOP` that ends it. Raw tensor bytes and text fail one
+/// of these.
 pub fn looks_like_pickle(head: &[u8]) -> bool {
     let plausible_start = matches!(
         head,
@@ -376,9 +377,12 @@ pub fn looks_like_pickle(head: &[u8]) -> bool {
     let mut cur = Cursor::new(&src, 0, head.len() as u64);
     let mut found = Findings::default();
     let mut walker = Walker::new(&mut cur, &mut found, false);
-    match walker.walk() {
-        Ok(()) => walker.ops >= 2,
-        Err(WalkError::Truncated { offset }) => offset == head.len() as u64 && walker.ops >= 4,
+    let result = walker.walk();
+    let (ops, end) = (walker.ops, cur.pos());
+    match result {
+        // A whole small pickle: its STOP ends the head.
+        Ok(()) => ops >= 3 && end == head.len() as u64,
+        Err(WalkError::Truncated { offset }) => offset == head.len() as u64 && ops >= 4,
         Err(_) => false,
     }
 }

@@ -244,6 +244,17 @@ fn looks_like_pickle_takes_protocol_0_and_refuses_raw_data() {
     assert!(!looks_like_pickle(b"config = 1\n"));
     assert!(!looks_like_pickle(b""));
     assert!(!looks_like_pickle(b"(."));
+    // Raw floats that happen to start with a mark, None, STOP: data.
+    let mut floats = b"(N.".to_vec();
+    floats.extend((0..64u32).flat_map(|i| (i as f32).to_le_bytes()));
+    assert!(!looks_like_pickle(&floats));
+    for first in [b'(', b'c', b'}', b']', b')'] {
+        for seed in 0..200u32 {
+            let mut data = vec![first];
+            data.extend((0..1024u32).flat_map(|i| ((i * 7 + seed) as f32 * 1.37).to_le_bytes()));
+            assert!(!looks_like_pickle(&data), "{first} {seed}");
+        }
+    }
 }
 
 #[test]
