@@ -352,7 +352,10 @@ fn check_no_overlap(entries: &[ZipEntry]) -> Result<(), ZipError> {
     Ok(())
 }
 
-/// What a zip archive holds, by its entry names.
+/// What a zip archive holds, by its entry names: a torch checkpoint
+/// (`<prefix>/data.pkl` with `<prefix>/version` or `<prefix>/.data/version`),
+/// a `.keras` model (`config.json` at the root), an `.npz` (only `.npy`
+/// entries), or any other zip.
 pub fn classify(entries: &[ZipEntry]) -> Format {
     let has = |name: &str| entries.iter().any(|e| e.name == name);
     let is_torch = entries.iter().any(|e| {
@@ -363,7 +366,9 @@ pub fn classify(entries: &[ZipEntry]) -> Format {
     });
     if is_torch {
         Format::TorchZip
-    } else if has("config.json") && has("metadata.json") {
+    } else if has("config.json") {
+        // Keras 3 builds the model from config.json before it reads
+        // metadata.json or the weights: config.json alone decides.
         Format::Keras
     } else if !entries.is_empty() && entries.iter().all(|e| e.name.ends_with(".npy")) {
         Format::NumpyZip

@@ -122,5 +122,7 @@ fn archives_are_classified_by_their_names() {
     assert_eq!(classify(&entries(&["a.npy", "b.npy"])), Format::NumpyZip);
     let keras = entries(&["config.json", "metadata.json", "model.weights.h5"]);
     assert_eq!(classify(&keras), Format::Keras);
+    assert_eq!(classify(&entries(&["config.json"])), Format::Keras);
+    assert_eq!(classify(&entries(&["sub/config.json"])), Format::Zip);
     assert_eq!(classify(&entries(&[])), Format::Zip);
 }
