@@ -10,7 +10,11 @@
 //! has registered or imported, so they run no code the file brings.
 
 use super::zip::{self, ZipEntry};
-use super::{ByteSource, ContentProblem, ContentProblemKind, Inspection, limits};
+use super::{ByteSource, ContentProblem, ContentProblemKind, Inspection};
+
+/// Largest Keras config parsed: real ones are kilobytes to a few
+/// megabytes, and parsed JSON takes several times its size in memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// How far into an `.h5` file the model config is looked for: Keras writes
 /// its attributes before the weights, near the start.
@@ -42,7 +46,7 @@ fn malformed(message: String) -> ContentProblem {
 
 /// Parses the JSON in `len` bytes at `offset`, within the header limit.
 fn read_json(src: &dyn ByteSource, offset: u64, len: u64) -> Result<serde_json::Value, String> {
-    if len > limits::MAX_HEADER_BYTES || offset.checked_add(len).is_none_or(|e| e > src.len()) {
+    if len > MAX_CONFIG_BYTES || offset.checked_add(len).is_none_or(|e| e > src.len()) {
         return Err(format!(
             "a config of {len} bytes, past the file or the limit"
         ));

@@ -3,8 +3,11 @@
 //! the data's length; an object array's data is a pickle, walked.
 
 use super::pickle::{self, PickleOptions};
-use super::{ByteSource, ContentProblem, ContentProblemKind, Inspection, limits};
+use super::{ByteSource, ContentProblem, ContentProblemKind, Inspection};
 
+/// Largest header read: numpy refuses more than 10 000 bytes unless told
+/// otherwise; this bounds the parsed literals' memory.
+const MAX_NPY_HEADER: u64 = 1 << 20;
 /// Deepest nesting of the header's literals (structured dtypes nest).
 const MAX_DEPTH: usize = 32;
 
@@ -74,7 +77,7 @@ pub fn read_header(src: &dyn ByteSource, offset: u64, len: u64) -> Result<NpyHea
     let end = offset.saturating_add(len).min(src.len());
     let (version, header_len, start) = preamble(src, offset, end)?;
     let header_at = offset.saturating_add(start);
-    if header_len > limits::MAX_HEADER_BYTES || header_at.saturating_add(header_len) > end {
+    if header_len > MAX_NPY_HEADER || header_at.saturating_add(header_len) > end {
         return Err(format!(
             "a header of {header_len} bytes past the file's end"
         ));

@@ -404,7 +404,7 @@ pub fn inspect_zip(src: &dyn ByteSource, out: &mut Inspection) {
         }
         Format::NumpyZip => {
             for entry in &entries {
-                inspect_entry(src, entry, out, super::numpy::inspect_npy);
+                inspect_npz_entry(src, entry, out);
             }
         }
         Format::Keras => super::keras::inspect_keras_zip(src, &entries, out),
@@ -436,15 +436,75 @@ pub fn inspect_entry(
             entry.method
         ))),
     }
+    merge_named(&entry.name, sub, out);
+}
+
+/// Adds `sub`'s findings to `out`, each problem naming the entry.
+fn merge_named(name: &str, sub: Inspection, out: &mut Inspection) {
     for problem in sub.problems {
         out.problems.push(ContentProblem {
             kind: problem.kind,
-            message: format!("{}: {}", entry.name, problem.message),
+            message: format!("{name}: {}", problem.message),
         });
     }
     out.imports.extend(sub.imports);
     out.imports.sort();
     out.imports.dedup();
+}
+
+/// How much of a deflated `.npy` is inflated to read its header (numpy
+/// itself refuses headers over 10 000 bytes by default).
+const NPY_PREFIX: u64 = 64 << 10;
+
+/// Inspects one array of an `.npz`. A deflated one (np.savez_compressed)
+/// has only its first bytes inflated, enough for the header, and its
+/// data length taken from the directory; an object array's pickle is
+/// inflated whole (within the limit) and walked.
+fn inspect_npz_entry(src: &dyn ByteSource, entry: &ZipEntry, out: &mut Inspection) {
+    use super::numpy;
+    if entry.method != DEFLATED || entry.encrypted {
+        return inspect_entry(src, entry, out, numpy::inspect_npy);
+    }
+    let want = NPY_PREFIX.min(entry.size);
+    // Raw deflate never takes much over two bytes in for one out.
+    let input_len = entry.compressed_size.min(want * 2 + 1024);
+    let prefix = read_bytes(src, entry.data_offset, input_len)
+        .ok()
+        .and_then(|input| inflate::inflate_prefix(&input, want as usize).ok());
+    let Some(prefix) = prefix else {
+        return inspect_entry(src, entry, out, numpy::inspect_npy);
+    };
+    let inflated = Prefix {
+        bytes: &prefix,
+        len: entry.size,
+    };
+    match numpy::read_header(&inflated, 0, entry.size) {
+        Ok(header) if header.itemsize.is_some() => {
+            let mut sub = Inspection::default();
+            numpy::inspect_npy(&inflated, 0, entry.size, &mut sub);
+            merge_named(&entry.name, sub, out);
+        }
+        _ => inspect_entry(src, entry, out, numpy::inspect_npy),
+    }
+}
+
+/// The first bytes of an inflated entry, standing for all `len` of them:
+/// a read past the prefix fails (so nothing there is taken as read).
+struct Prefix<'a> {
+    bytes: &'a [u8],
+    len: u64,
+}
+
+impl ByteSource for Prefix<'_> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        if offset >= self.bytes.len() as u64 && offset < self.len && !buf.is_empty() {
+            return Err(std::io::Error::other("past the inflated prefix"));
+        }
+        self.bytes.read_at(buf, offset)
+    }
 }
 
 /// The problem for an entry that must be inspected and cannot be.

@@ -45,6 +45,13 @@ def write(root, rel, data):
         f.write(data)
 
 
+def zput(z, name, data):
+    """An entry with a fixed date, so that the corpus is the same each run."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = z.compression
+    z.writestr(info, data)
+
+
 def sstr(s):
     """SHORT_BINUNICODE."""
     b = s.encode()
@@ -153,12 +160,12 @@ def torch_zip(state, storages):
     TorchPickler(buf, protocol=2).dump(state)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", buf.getvalue())
-        z.writestr("archive/byteorder", "little")
+        zput(z, "archive/data.pkl", buf.getvalue())
+        zput(z, "archive/byteorder", "little")
         for s in storages:
-            z.writestr(f"archive/data/{s.key}", s.data)
-        z.writestr("archive/version", "3\n")
-        z.writestr("archive/.data/serialization_id", "1234567890")
+            zput(z, f"archive/data/{s.key}", s.data)
+        zput(z, "archive/version", "3\n")
+        zput(z, "archive/.data/serialization_id", "1234567890")
     return out.getvalue()
 
 
@@ -197,6 +204,9 @@ def numpy_files(root):
     buf = io.BytesIO()
     np.savez(buf, ok=np.arange(2), evil=np.array([Reduce(os.system, "echo pwned")], dtype=object))
     write(root, "numpy/object_os_system.npz", buf.getvalue())
+    buf = io.BytesIO()
+    np.savez_compressed(buf, evil=np.array([Reduce(os.system, "echo pwned")], dtype=object))
+    write(root, "numpy/object_os_system_compressed.npz", buf.getvalue())
 
 
 def keras_layer(class_name, name, **config):
@@ -214,10 +224,10 @@ def keras_zip(layers, compression=zipfile.ZIP_STORED):
               "compile_config": None}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0",
+        zput(z, "metadata.json", json.dumps({"keras_version": "3.6.0",
                                                 "date_saved": "2026-01-01@00:00:00"}))
-        z.writestr("config.json", json.dumps(config))
-        z.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n" + bytes(56))
+        zput(z, "config.json", json.dumps(config))
+        zput(z, "model.weights.h5", b"\x89HDF\r\n\x1a\n" + bytes(56))
     return out.getvalue()
 
 

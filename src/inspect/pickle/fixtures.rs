@@ -152,6 +152,11 @@ fn numpy_arrays_and_archives() {
     );
     malicious("numpy/object_os_system.npz", &[UnsafePickle], "evil.npy: ");
     malicious(
+        "numpy/object_os_system_compressed.npz",
+        &[UnsafePickle],
+        "evil.npy: imports outside the allow list, which loading runs: posix.system",
+    );
+    malicious(
         "numpy/truncated_data.npy",
         &[MalformedNumpy],
         "needs 64 data bytes",

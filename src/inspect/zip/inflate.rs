@@ -135,28 +135,46 @@ const CLEN_ORDER: [usize; 19] = [
 
 /// Decodes the raw deflate stream `input` into at most `max_out` bytes.
 pub fn inflate(input: &[u8], max_out: usize) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::new();
+    decode(input, &mut out, max_out)?;
+    Ok(out)
+}
+
+/// The first `want` bytes (fewer if the stream or `input` ends first) that
+/// `input`, the start of a raw deflate stream, decodes to.
+pub fn inflate_prefix(input: &[u8], want: usize) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::new();
+    match decode(input, &mut out, want) {
+        Ok(()) | Err(InflateError::TooLarge(_) | InflateError::Truncated) => Ok(out),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decodes `input` into `out`, up to `max_out` bytes: past them, `out`
+/// holds exactly `max_out` and the error is [`InflateError::TooLarge`].
+fn decode(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<(), InflateError> {
     let mut bits = Bits {
         input,
         at: 0,
         bit: 0,
     };
-    let mut out = Vec::new();
+    let out = &mut *out;
     loop {
         let last = bits.bit()? == 1;
         match bits.bits(2)? {
-            0 => stored_block(&mut bits, &mut out, max_out)?,
+            0 => stored_block(&mut bits, out, max_out)?,
             1 => {
                 let (lit, dist) = fixed_codes()?;
-                codes_block(&mut bits, &mut out, max_out, &lit, &dist)?;
+                codes_block(&mut bits, out, max_out, &lit, &dist)?;
             }
             2 => {
                 let (lit, dist) = dynamic_codes(&mut bits)?;
-                codes_block(&mut bits, &mut out, max_out, &lit, &dist)?;
+                codes_block(&mut bits, out, max_out, &lit, &dist)?;
             }
             _ => return Err(InflateError::Invalid("block type 3")),
         }
         if last {
-            return Ok(out);
+            return Ok(());
         }
     }
 }
@@ -178,15 +196,20 @@ fn stored_block(
         return Err(InflateError::Invalid("stored block length"));
     }
     let start = bits.at + 4;
+    let end = start + usize::from(len);
     let data = bits
         .input
-        .get(start..start + usize::from(len))
-        .ok_or(InflateError::Truncated)?;
-    if out.len() + data.len() > max_out {
+        .get(start..end.min(bits.input.len()))
+        .unwrap_or(&[]);
+    let room = max_out.saturating_sub(out.len());
+    out.extend_from_slice(data.get(..room.min(data.len())).unwrap_or(&[]));
+    if data.len() > room {
         return Err(InflateError::TooLarge(max_out));
     }
-    out.extend_from_slice(data);
-    bits.at = start + usize::from(len);
+    if end > bits.input.len() {
+        return Err(InflateError::Truncated);
+    }
+    bits.at = end;
     Ok(())
 }
 
@@ -276,13 +299,14 @@ fn codes_block(
         if distance > out.len() {
             return Err(InflateError::Invalid("distance before the output's start"));
         }
-        if out.len() + len > max_out {
-            return Err(InflateError::TooLarge(max_out));
-        }
         let start = out.len() - distance;
-        for k in 0..len {
+        let room = max_out.saturating_sub(out.len());
+        for k in 0..len.min(room) {
             let b = out[start + k];
             out.push(b);
+        }
+        if len > room {
+            return Err(InflateError::TooLarge(max_out));
         }
     }
 }
@@ -306,6 +330,14 @@ mod tests {
         zeros.extend([0u8; 96]);
         zeros.extend(b"\x80W\x03");
         assert_eq!(inflate(&zeros, 100_000).unwrap(), vec![0u8; 100_000]);
+        assert_eq!(inflate_prefix(&zeros, 10).unwrap(), vec![0u8; 10]);
+        let part = inflate_prefix(&zeros[..20], 200_000).unwrap();
+        assert!(part.iter().all(|&b| b == 0));
+        assert!(inflate(&zeros[..20], 200_000).is_err());
+        assert_eq!(
+            inflate_prefix(b"\x01\x03\x00\xfc\xffab", 10).unwrap(),
+            b"ab"
+        );
         assert!(matches!(
             inflate(&zeros, 99_999),
             Err(InflateError::TooLarge(99_999))
