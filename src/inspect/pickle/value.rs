@@ -16,8 +16,14 @@ const MAX_TUPLE: usize = 64;
 /// Most string-keyed entries modelled in one dict.
 const MAX_DICT: usize = 64;
 
-/// A modelled dict's string-keyed entries, in insertion order.
-type Entries = Vec<(Rc<str>, Value)>;
+/// A modelled dict's string-keyed entries, in insertion order, until it
+/// has more keys than modelled: then it is saturated, and its entries no
+/// longer answer lookups (a key set later might be missing from them).
+#[derive(Default)]
+pub(super) struct Entries {
+    items: Vec<(Rc<str>, Value)>,
+    saturated: bool,
+}
 
 /// One modelled value on the stack or in the memo.
 #[derive(Clone)]
@@ -113,7 +119,7 @@ impl Value {
 
     /// A dict of the string-keyed pairs in `items` (key, value, key, ...).
     pub(super) fn dict(items: Vec<Value>) -> Value {
-        let dict = Value::Dict(Rc::new(RefCell::new(Vec::new())));
+        let dict = Value::Dict(Rc::new(RefCell::new(Entries::default())));
         let mut items = items.into_iter();
         while let (Some(k), Some(v)) = (items.next(), items.next()) {
             dict.set_item(k, v);
@@ -127,11 +133,17 @@ impl Value {
             return;
         };
         let mut entries = entries.borrow_mut();
+        if entries.saturated {
+            return;
+        }
         let value = value.frozen();
-        if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+        if let Some(slot) = entries.items.iter_mut().find(|(k, _)| *k == key) {
             slot.1 = value;
-        } else if entries.len() < MAX_DICT {
-            entries.push((key, value));
+        } else if entries.items.len() < MAX_DICT {
+            entries.items.push((key, value));
+        } else {
+            entries.saturated = true;
+            entries.items = Vec::new();
         }
     }
 
@@ -142,6 +154,7 @@ impl Value {
         };
         let entries = entries.borrow();
         entries
+            .items
             .iter()
             .find(|(k, _)| &**k == key)
             .map(|(_, v)| v.clone())
@@ -188,6 +201,17 @@ mod tests {
             Value::tuple(vec![Value::None; MAX_TUPLE + 1]),
             Value::Unknown
         ));
+    }
+
+    #[test]
+    fn a_dict_with_more_keys_than_modelled_answers_no_lookup() {
+        let d = Value::dict(vec![Value::Str("shape".into()), Value::Int(1)]);
+        for i in 0..MAX_DICT {
+            d.set_item(Value::Str(format!("k{i}").into()), Value::None);
+        }
+        assert!(d.get("shape").is_none());
+        d.set_item(Value::Str("shape".into()), Value::Int(2));
+        assert!(d.get("shape").is_none());
     }
 
     #[test]
