@@ -14,9 +14,13 @@ use std::io;
 
 mod common;
 pub mod gguf;
+pub mod keras;
+pub mod numpy;
 pub mod onnx;
+pub mod pickle;
 pub mod safetensors;
 pub mod template;
+pub mod zip;
 
 /// Limits on what an inspector reads or holds, whatever a file claims.
 pub mod limits {
