@@ -85,6 +85,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Join the JSON reports of `verify --partition I/N` into one report.
     Merge(MergeArgs),
+    /// Say whether loading each file is safe: pickle imports, safetensors,
+    /// GGUF (and its chat template), ONNX, Keras. No manifest needed.
+    Inspect(InspectArgs),
     /// Verify DIR, then write the evidence as CycloneDX, SPDX, in-toto or SLSA.
     Export(ExportArgs),
     /// Verify DIR and write one self-contained page for auditors (HTML or Markdown).
@@ -353,6 +356,17 @@ enum ExportFormat {
     Spdx,
     Intoto,
     Slsa,
+}
+
+/// Arguments of `modelseal inspect`.
+#[derive(Args)]
+struct InspectArgs {
+    /// Files, and directories to inspect every file of (links not followed).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MergeFormat::Text)]
+    format: MergeFormat,
 }
 
 /// Arguments of `modelseal merge`.
@@ -723,6 +737,7 @@ fn run(command: Command, output: Output) -> Result<Outcome, Failure> {
         Command::Lineage(args) => lineage_command(args, output),
         Command::Verify(args) => verify_command(args, output),
         Command::Merge(args) => merge_command(args),
+        Command::Inspect(args) => inspect_command(args),
         Command::Export(args) => export_command(args, output),
         Command::Report(args) => audit_command(args, output),
     }
@@ -1307,6 +1322,20 @@ fn pretty(document: &serde_json::Value) -> String {
 }
 
 /// `modelseal merge`.
+/// `modelseal inspect`: exit 1 when any file is unsafe to load.
+fn inspect_command(args: InspectArgs) -> Result<Outcome, Failure> {
+    use modelseal::inspect::files;
+    let found = files::inspect_paths(&args.paths).map_err(Failure::input)?;
+    match args.format {
+        MergeFormat::Json => println!("{}", files::to_json(&found)),
+        MergeFormat::Text => print!("{}", files::to_text(&found)),
+    }
+    Ok(match files::counts(&found).unsafe_ {
+        0 => Outcome::Done,
+        _ => Outcome::Failed,
+    })
+}
+
 fn merge_command(args: MergeArgs) -> Result<Outcome, Failure> {
     let parts = args
         .parts

@@ -13,6 +13,7 @@
 use std::io;
 
 mod common;
+pub mod files;
 pub mod gguf;
 pub mod keras;
 pub mod numpy;
@@ -176,6 +177,9 @@ pub struct Inspection {
     pub imports: Vec<String>,
     /// Other files loading this one opens (ONNX external data), as written in the file.
     pub references: Vec<String>,
+    /// Why a file of a recognised format was still not inspected, if it was not.
+    #[serde(skip)]
+    pub not_inspected: Option<&'static str>,
 }
 
 /// How many leading bytes [`sniff`] needs to recognise every format.
@@ -217,6 +221,44 @@ fn looks_like_safetensors(head: &[u8], len: u64) -> bool {
     };
     let header = u64::from_le_bytes(*size);
     header >= 2 && header <= len.saturating_sub(8) && rest.first() == Some(&b'{')
+}
+
+/// Inspects the bytes of one file: recognises the format by its first bytes,
+/// then runs that format's inspector. `Err` only when reading fails; what a
+/// hostile file holds comes back as problems. A file of no format inspected
+/// here comes back as [`Format::Unknown`], with no problem.
+pub fn inspect(src: &dyn ByteSource) -> io::Result<Inspection> {
+    let len = src.len();
+    let mut head = vec![0u8; len.min(SNIFF_BYTES as u64) as usize];
+    src.read_exact_at(&mut head, 0)?;
+    let mut out = Inspection::default();
+    match sniff(&head, len) {
+        Format::Safetensors => return safetensors::inspect(src),
+        Format::Gguf => return gguf::inspect(src),
+        Format::Zip => zip::inspect_zip(src, &mut out),
+        Format::Numpy => {
+            out.format = Some(Format::Numpy);
+            numpy::inspect_npy(src, 0, len, &mut out);
+        }
+        Format::Hdf5 => {
+            out.format = Some(Format::Hdf5);
+            if !keras::inspect_h5(src, &mut out) {
+                out.not_inspected =
+                    Some("an HDF5 file with no Keras model config in its first 16 MiB");
+            }
+        }
+        Format::Pickle => {
+            out.format = Some(Format::Pickle);
+            pickle::inspect_pickle(src, 0, len, &mut out);
+        }
+        Format::Unknown if onnx::looks_like_onnx(&head) => return onnx::inspect(src),
+        Format::Unknown if pickle::looks_like_pickle(&head) => {
+            out.format = Some(Format::Pickle);
+            pickle::inspect_pickle(src, 0, len, &mut out);
+        }
+        other => out.format = Some(other),
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

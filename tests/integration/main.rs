@@ -10,6 +10,7 @@ mod first_hour;
 mod hardening;
 mod hostile;
 mod house;
+mod inspect;
 mod interop;
 mod keys_cli;
 mod level0;
