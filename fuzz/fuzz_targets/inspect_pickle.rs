@@ -5,22 +5,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use modelseal::inspect::pickle::{self, PickleOptions};
-use modelseal::inspect::{ByteSource, Inspection};
+use modelseal::inspect::{InMemory, Inspection};
 
-/// The input as a `ByteSource`.
-struct Bytes<'a>(&'a [u8]);
-
-impl ByteSource for Bytes<'_> {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-        self.0.read_at(buf, offset)
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
-    let src = Bytes(data);
+    let src = InMemory(data);
     let len = data.len() as u64;
     for options in [PickleOptions::FILE, PickleOptions::ENTRY] {
         let mut first = Inspection::default();

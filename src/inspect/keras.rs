@@ -155,7 +155,7 @@ fn json_object_end(bytes: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::pickle::InMemory;
+    use crate::inspect::InMemory;
 
     #[test]
     fn lambdas_are_found_inside_wrappers_and_nested_models() {

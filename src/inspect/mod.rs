@@ -80,6 +80,19 @@ impl ByteSource for [u8] {
     }
 }
 
+/// Bytes in memory as a `&dyn ByteSource` (`[u8]` itself is unsized, so it
+/// cannot be one).
+pub struct InMemory<'a>(pub &'a [u8]);
+
+impl ByteSource for InMemory<'_> {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.0.read_at(buf, offset)
+    }
+}
+
 /// A file, with the length it had when opened (a file that grows later is
 /// inspected up to that length; one that shrinks fails to read).
 pub struct FileSource<'a> {

@@ -341,7 +341,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::pickle::InMemory;
+    use crate::inspect::InMemory;
 
     /// A version 1 `.npy` with `header` padded and `data` after it.
     fn npy(header: &str, data: &[u8]) -> Vec<u8> {

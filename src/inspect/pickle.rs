@@ -51,18 +51,6 @@ const MAX_LISTED: usize = 50;
 /// The class joblib pickles in place of an array whose bytes follow.
 const JOBLIB_WRAPPER: &str = "joblib.numpy_pickle.NumpyArrayWrapper";
 
-/// Bytes in memory as a `&dyn ByteSource` (`[u8]` itself is unsized).
-pub(super) struct InMemory<'a>(pub(super) &'a [u8]);
-
-impl ByteSource for InMemory<'_> {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-        self.0.read_at(buf, offset)
-    }
-}
-
 /// Why a walk stopped before its `STOP`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 enum WalkError {
@@ -373,7 +361,7 @@ pub fn looks_like_pickle(head: &[u8]) -> bool {
     if !plausible_start {
         return false;
     }
-    let src = InMemory(head);
+    let src = super::InMemory(head);
     let mut cur = Cursor::new(&src, 0, head.len() as u64);
     let mut found = Findings::default();
     let mut walker = Walker::new(&mut cur, &mut found, false);

@@ -428,7 +428,7 @@ pub fn inspect_entry(
             inspect(src, entry.data_offset, entry.size, &mut sub);
         }
         (false, DEFLATED) => match inflate_entry(src, entry) {
-            Ok(bytes) => inspect(&pickle::InMemory(&bytes), 0, bytes.len() as u64, &mut sub),
+            Ok(bytes) => inspect(&super::InMemory(&bytes), 0, bytes.len() as u64, &mut sub),
             Err(what) => sub.problems.push(not_inspected(what)),
         },
         _ => sub.problems.push(not_inspected(format!(

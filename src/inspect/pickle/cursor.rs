@@ -149,7 +149,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::pickle::InMemory;
+    use crate::inspect::InMemory;
 
     #[test]
     fn lines_and_skips_stay_inside_the_region() {

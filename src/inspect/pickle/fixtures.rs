@@ -3,7 +3,7 @@
 //! pickle), each file by name: malicious ones yield the right problem
 //! naming the import or layer, benign ones none.
 
-use crate::inspect::pickle::InMemory;
+use crate::inspect::InMemory;
 use crate::inspect::{self, ContentProblemKind, Format, Inspection};
 use ContentProblemKind::*;
 

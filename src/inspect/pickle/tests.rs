@@ -1,4 +1,5 @@
 use super::*;
+use crate::inspect::InMemory;
 
 /// Inspects `bytes` as a bare pickle file.
 fn inspect(bytes: &[u8]) -> (Inspection, PickleWalk) {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::inspect::pickle::InMemory;
+use crate::inspect::InMemory;
 
 /// A stored zip of `(name, data)` entries, as Python's zipfile lays it out.
 fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
