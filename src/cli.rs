@@ -284,6 +284,11 @@ struct VerifyArgs {
     /// verified copy (the old one is removed after).
     #[arg(long, requires = "copy_to")]
     replace: bool,
+    /// Also inspect every file for content unsafe to load (pickle imports,
+    /// malformed safetensors, GGUF templates, ONNX paths, Keras Lambda
+    /// layers); anything found fails verification.
+    #[arg(long, conflicts_with = "partition")]
+    inspect: bool,
     /// With --copy-to: publish without syncing the copy to disk first. Faster;
     /// for a DEST that does not outlive a crash (a pod's emptyDir), since
     /// after a power loss its files may be short.
@@ -1090,6 +1095,7 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         copy_to,
         replace,
         no_sync,
+        inspect,
         jobs,
     } = args;
     let options = GateOptions {
@@ -1104,6 +1110,7 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         bundle: bundle.as_deref(),
         ignore_paths: &ignore_path,
         ignore_unsigned_files,
+        inspect,
     };
     let dir = model_dir(dir);
     let bar = ProgressBar::new("verifying", output.quiet);

@@ -22,6 +22,9 @@ pub struct GateOptions<'a> {
     pub ignore_paths: &'a [String],
     /// With an OMS bundle: let files it does not sign pass.
     pub ignore_unsigned_files: bool,
+    /// Inspect the files for content unsafe to load (`--inspect`, SPEC 18.6):
+    /// what is found fails the report, whatever level holds.
+    pub inspect: bool,
 }
 
 /// Errors that stop the gate before a verdict (exit 2).
@@ -88,7 +91,23 @@ pub fn verify_dir(
             dir.display()
         )));
     }
-    run(dir, options, form, progress, None)
+    if options.inspect && options.verify.partition.is_some() {
+        return Err(GateError::Usage(
+            "--inspect looks at the whole model, not one slice: verify without --partition, or inspect with `modelseal inspect`".into(),
+        ));
+    }
+    let mut report = run(dir, options, form, progress, None)?;
+    if options.inspect {
+        inspect_into(&mut report, dir)?;
+    }
+    Ok(report)
+}
+
+/// Adds what content inspection finds under `dir` to the report.
+fn inspect_into(report: &mut Report, dir: &Path) -> Result<(), GateError> {
+    let found = crate::inspect::files::unsafe_content(dir).map_err(VerifyError::Walk)?;
+    report.content = Some(found);
+    Ok(())
 }
 
 /// The outcome of [`verify_and_copy`].
@@ -120,7 +139,13 @@ pub fn verify_and_copy(
     if let Some(error) = staging.take_failure() {
         return Err(error.into());
     }
-    let report = result?;
+    let mut report = result?;
+    if options.inspect {
+        // The copy holds exactly the bytes hashed: inspect those, before
+        // publishing; when the copy is incomplete, the source.
+        let inspected = if report.ok() { staging.root() } else { dir };
+        inspect_into(&mut report, inspected)?;
+    }
     if !report.ok() {
         return Ok(Copied {
             report,

@@ -27,6 +27,9 @@ struct JsonReport<'a> {
     /// One slice of a partitioned verification (`--partition`).
     #[serde(skip_serializing_if = "Option::is_none")]
     partition: Option<JsonPartition>,
+    /// What `--inspect` found unsafe to load; absent without `--inspect`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a [crate::inspect::files::ContentFinding]>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +112,7 @@ fn json_report(report: &Report) -> JsonReport<'_> {
             manifest_sha256: slice.manifest_sha256.to_hex(),
             policy_sha256: slice.policy_sha256.to_hex(),
         }),
+        content: report.content.as_deref(),
     }
 }
 
@@ -183,6 +187,10 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
             let kind = style.note(&format!("{:<20}", p.kind.as_str()));
             let _ = writeln!(out, "{kind} {}", problem_text(p));
         }
+        for c in report.content.iter().flatten() {
+            let kind = style.note(&format!("{:<20}", content_kind(c)));
+            let _ = writeln!(out, "{kind} {}", content_text(c));
+        }
         if !report.ok() {
             let _ = writeln!(out, "{}", style.bad("FAILED"));
         }
@@ -193,6 +201,7 @@ pub fn to_text_styled(report: &Report, style: Style, quiet: bool) -> String {
     write_signatures(&mut out, report);
     write_lineage(&mut out, report);
     write_problems(&mut out, report, style);
+    write_content(&mut out, report, style);
     write_verdict(&mut out, report, style);
     if let Some(bundle) = &report.bundle {
         out.push('\n');
@@ -313,7 +322,14 @@ fn write_verdict(out: &mut String, report: &Report, style: Style) {
     let reached = report
         .reached
         .map_or_else(|| no_level(report).to_string(), level_name);
-    if report.holds() {
+    let unsafe_content = report.content.as_ref().map_or(0, Vec::len);
+    if report.holds() && unsafe_content > 0 {
+        let _ = writeln!(
+            out,
+            "{} level {reached} holds, but {unsafe_content} content problem(s): unsafe to load",
+            style.bad("FAILED:")
+        );
+    } else if report.holds() {
         let _ = writeln!(out, "{} level {reached} holds", style.good("OK:"));
     } else {
         let _ = writeln!(
@@ -324,6 +340,37 @@ fn write_verdict(out: &mut String, report: &Report, style: Style) {
             reached
         );
     }
+}
+
+/// What `--inspect` found: nothing, or each content problem by path.
+fn write_content(out: &mut String, report: &Report, style: Style) {
+    let Some(content) = &report.content else {
+        return;
+    };
+    if content.is_empty() {
+        let _ = writeln!(out, "  content:    inspected, nothing unsafe to load found");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  content:    {} problem(s), unsafe to load:",
+        content.len()
+    );
+    for c in content {
+        let kind = style.bad(&format!("{:<22}", content_kind(c)));
+        let _ = writeln!(out, "    {kind} {}", content_text(c));
+    }
+}
+
+fn content_kind(c: &crate::inspect::files::ContentFinding) -> String {
+    serde_json::to_value(c.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn content_text(c: &crate::inspect::files::ContentFinding) -> String {
+    format!("{}: {}", escape::field(&c.path), escape::field(&c.message))
 }
 
 /// Why no level holds: level 0 failed, or was never checked because the

@@ -155,6 +155,9 @@ pub struct Report {
     pub bundle: Option<Box<Report>>,
     /// For one slice of a partitioned verification: which, and what it checked.
     pub slice: Option<Slice>,
+    /// With `verify --inspect`: what content inspection found unsafe to
+    /// load (SPEC 18.6); `None` when it did not run.
+    pub content: Option<Vec<crate::inspect::files::ContentFinding>>,
 }
 
 /// One slice of a partitioned verification, as its report records it.
@@ -181,7 +184,9 @@ impl Report {
     /// Whether the required level holds with no problem, for the bundle
     /// beside the manifest as well.
     pub fn ok(&self) -> bool {
-        self.holds() && self.bundle.as_ref().is_none_or(|b| b.ok())
+        self.holds()
+            && self.bundle.as_ref().is_none_or(|b| b.ok())
+            && self.content.as_ref().is_none_or(|c| c.is_empty())
     }
 
     /// Whether this report's own required level holds with no problem.
@@ -306,6 +311,7 @@ fn verify_manifest(
         problems,
         lineage,
         bundle: None,
+        content: None,
         slice: options.partition.map(|partition| Slice {
             partition,
             manifest_sha256,

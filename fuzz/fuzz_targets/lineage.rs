@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         lineage,
         bundle: None,
         slice: None,
+        content: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),

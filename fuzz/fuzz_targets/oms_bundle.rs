@@ -177,6 +177,7 @@ fn exercise(signed: &SignedModel) {
         lineage: Default::default(),
         bundle: None,
         slice: None,
+        content: None,
     };
     let text = modelseal::report::to_text(&report);
     assert!(

@@ -235,6 +235,7 @@ fn verify(
         bundle: bundle.as_deref(),
         ignore_paths: &[],
         ignore_unsigned_files: false,
+        inspect: false,
     };
     let dir = model_dir(path);
     let result = run_released(py, |progress| gate::verify_dir(&dir, &options, progress))?;

@@ -35,6 +35,40 @@ pub struct FileInspection {
     pub note: Option<String>,
 }
 
+/// One problem content inspection found in a verified model, for the
+/// report of `verify --inspect`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContentFinding {
+    /// The problem kind (`unsafe_pickle`, ...).
+    pub kind: super::ContentProblemKind,
+    /// The file, relative to the model directory.
+    pub path: String,
+    /// What was found.
+    pub message: String,
+}
+
+/// Inspects every file under a model directory (links not followed) and
+/// returns what is unsafe to load, by path relative to `dir`.
+pub fn unsafe_content(dir: &Path) -> Result<Vec<ContentFinding>, WalkError> {
+    let mut found = Vec::new();
+    inspect_dir(dir, "", &mut found)?;
+    Ok(found
+        .into_iter()
+        .filter(|f| f.verdict == Verdict::Unsafe)
+        .flat_map(|f| {
+            let path = f.path.trim_start_matches('/').to_string();
+            f.inspection
+                .problems
+                .into_iter()
+                .map(move |p| ContentFinding {
+                    kind: p.kind,
+                    path: path.clone(),
+                    message: p.message,
+                })
+        })
+        .collect())
+}
+
 /// Why `inspect` could not run at all (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {

@@ -151,6 +151,7 @@ pub fn verify(
         problems,
         lineage: Default::default(),
         bundle: None,
+        content: None,
         slice: None,
     })
 }

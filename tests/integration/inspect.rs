@@ -299,3 +299,121 @@ fn a_missing_path_is_an_input_error() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing-here"));
 }
+
+/// A model whose signed files include `pickle` (a fixture), signed by `release`.
+fn signed_model_with(s: &Scratch, pickle: &str) -> (PathBuf, PathBuf) {
+    let dir = s.path("with-pickle");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(sample(pickle), dir.join("pytorch_model.bin")).unwrap();
+    s.signed_model_in(&dir)
+}
+
+fn verify_json(dir: &Path, public: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = modelseal()
+        .arg("verify")
+        .arg(dir)
+        .arg("--key")
+        .arg(public)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), report)
+}
+
+#[test]
+fn verify_inspect_fails_a_signed_malicious_pickle_without_touching_the_level() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with(&s, "pickle/os_system_reduce.pkl");
+    // Signed and intact: without --inspect it verifies, and says nothing of content.
+    let (code, report) = verify_json(&dir, &public, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.get("content").is_none(), "{report}");
+    let (code, report) = verify_json(&dir, &public, &["--inspect"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        report["level"]["reached"], 1,
+        "the bytes are the signed ones"
+    );
+    assert_eq!(report["problems"], serde_json::json!([]));
+    let content = report["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1, "{content:?}");
+    assert_eq!(content[0]["kind"], "unsafe_pickle");
+    assert_eq!(content[0]["path"], "pytorch_model.bin");
+    assert!(
+        content[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("posix.system")
+    );
+}
+
+#[test]
+fn verify_inspect_passes_a_benign_model_and_says_it_looked() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with(&s, "pickle/benign_protocol4.pkl");
+    let (code, report) = verify_json(&dir, &public, &["--inspect"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["content"], serde_json::json!([]));
+    let text = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .arg("--inspect")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("content:    inspected, nothing unsafe to load found"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_inspect_with_copy_to_publishes_nothing_unsafe() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with(&s, "pickle/subprocess_popen.pkl");
+    let dest = s.path("out/model");
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .arg("--inspect")
+        .arg("--copy-to")
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unsafe_pickle"), "{text}");
+    assert!(
+        text.contains("FAILED: level 1 (signed) holds, but 1 content problem(s)"),
+        "{text}"
+    );
+    assert!(!dest.exists());
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn verify_inspect_refuses_a_partition() {
+    let s = Scratch::new();
+    let (dir, public) = s.signed_model();
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .args(["--inspect", "--partition", "0/2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -591,6 +591,7 @@ fn lineage_renders_safely(m: &Manifest) {
         lineage,
         bundle: None,
         slice: None,
+        content: None,
     };
     for text in [
         modelseal::lineage::to_text(&report),
@@ -1045,6 +1046,7 @@ fn oms_names_behave(signed: &modelseal::oms::statement::SignedModel) {
         lineage: Default::default(),
         bundle: None,
         slice: None,
+        content: None,
     };
     let text = modelseal::report::to_text(&report);
     assert!(
