@@ -213,7 +213,8 @@ where
 
 /// Verifies a model directory; returns the report as the CLI's JSON.
 #[pyfunction]
-#[pyo3(signature = (path, keys, trust, level, jobs, bundle))]
+#[pyo3(signature = (path, keys, trust, level, jobs, bundle, inspect=false))]
+#[allow(clippy::too_many_arguments)]
 fn verify(
     py: Python<'_>,
     path: PathBuf,
@@ -222,6 +223,7 @@ fn verify(
     level: i64,
     jobs: Option<i64>,
     bundle: Option<PathBuf>,
+    inspect: bool,
 ) -> PyResult<String> {
     let options = GateOptions {
         verify: VerifyOptions {
@@ -235,7 +237,7 @@ fn verify(
         bundle: bundle.as_deref(),
         ignore_paths: &[],
         ignore_unsigned_files: false,
-        inspect: false,
+        inspect,
     };
     let dir = model_dir(path);
     let result = run_released(py, |progress| gate::verify_dir(&dir, &options, progress))?;

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import modelseal
-from conftest import FIXTURES, KeyPair, keygen, run_cli
+from conftest import FIXTURES, KeyPair, keygen, run_cli, write_model
 
 DEMO = FIXTURES / "demo-model"
 TRUST = FIXTURES / "keys" / "trust.toml"
@@ -158,3 +158,28 @@ def test_copy_of_demo_fails_after_edit(tmp_path: Path) -> None:
         modelseal.verify(copy, trust=TRUST)
     paths = {(p.kind, p.path) for p in caught.value.problems}
     assert ("size_mismatch", "config.json") in paths or ("hash_mismatch", "config.json") in paths
+
+
+def test_inspect_fails_a_signed_malicious_pickle_at_its_level(tmp_path: Path, keys: KeyPair) -> None:
+    model = tmp_path / "pickled"
+    write_model(model)
+    shutil.copy(FIXTURES / "inspect" / "pickle" / "os_system_reduce.pkl", model / "pytorch_model.bin")
+    run_cli("init", str(model), "--name", "acme/pickled", "--version", "1.0.0", "-q")
+    run_cli("sign", str(model), "--key", str(keys.key), "-q")
+    # The bytes are the signed ones: without inspect it verifies.
+    plain = modelseal.verify(model, key=keys.pub)
+    assert plain.ok and plain.content is None
+    with pytest.raises(modelseal.VerificationError) as raised:
+        modelseal.verify(model, key=keys.pub, inspect=True)
+    report = raised.value.report
+    assert report.level_reached == 1 and report.problems == []
+    assert report.content is not None and len(report.content) == 1
+    assert report.content[0].kind == "unsafe_pickle"
+    assert report.content[0].path == "pytorch_model.bin"
+    assert "posix.system" in str(raised.value)
+    assert report.to_dict()["content"][0]["kind"] == "unsafe_pickle"
+
+
+def test_inspect_of_a_clean_model_says_it_looked(signed_model: Path, keys: KeyPair) -> None:
+    report = modelseal.verify(signed_model, key=keys.pub, inspect=True)
+    assert report.ok and report.content == []

@@ -76,6 +76,10 @@ class Report:
     problems: List[Problem]
     bundle: Optional["Report"] = field(default=None, repr=False)
     json: str = field(default="", repr=False, compare=False)
+    content: Optional[List[Problem]] = None
+    """With `inspect=True`: what content inspection found unsafe to load
+    (`unsafe_pickle`, ...; SPEC section 18), each failing the report; `None`
+    when it did not run."""
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as the CLI's JSON object, parsed."""
@@ -113,6 +117,11 @@ class Report:
             problems=problems,
             bundle=bundle,
             json=text,
+            content=(
+                [Problem(c["kind"], c["path"], c["message"]) for c in doc["content"]]
+                if "content" in doc
+                else None
+            ),
         )
 
 
@@ -140,13 +149,16 @@ def _failure_message(report: Report) -> str:
         f"{report.path}: verification FAILED: level {report.level_required} required, "
         f"reached {reached}"
     )
-    if not report.problems:
+    if report.content:
+        head += ", but content is unsafe to load"
+    found = list(report.problems) + list(report.content or [])
+    if not found:
         return head
-    named = report.problems[:_MAX_NAMED_PROBLEMS]
-    lines = [f"{head}; {len(report.problems)} problem(s):"]
+    named = found[:_MAX_NAMED_PROBLEMS]
+    lines = [f"{head}; {len(found)} problem(s):"]
     lines.extend(f"  {p}" for p in named)
-    if len(report.problems) > len(named):
-        lines.append(f"  ... and {len(report.problems) - len(named)} more (see .problems)")
+    if len(found) > len(named):
+        lines.append(f"  ... and {len(found) - len(named)} more (see .problems and .content)")
     return "\n".join(lines)
 
 
@@ -167,8 +179,14 @@ def verify(
     bundle: Optional[StrPath] = None,
     *,
     check: bool = True,
+    inspect: bool = False,
 ) -> Report:
     """Verifies a model directory, as `modelseal verify` does.
+
+    With `inspect=True`, as `verify --inspect`: every file is also inspected
+    for content unsafe to load (a pickle's imports, malformed safetensors, a
+    GGUF template, ONNX paths, Keras Lambda layers); what is found is in
+    `report.content` and fails the report, whatever level holds.
 
     `path` is the model directory (or its `provenance.toml`); `key` one or
     more public key files, `trust` a trust.toml; from level 1 up one of them
@@ -182,7 +200,13 @@ def verify(
     and KeyboardInterrupt on Ctrl-C; the GIL is released while it runs.
     """
     text = _modelseal.verify(
-        path, _paths(key), trust, int(level), None if jobs is None else int(jobs), bundle
+        path,
+        _paths(key),
+        trust,
+        int(level),
+        None if jobs is None else int(jobs),
+        bundle,
+        bool(inspect),
     )
     report = Report._from_json(os.fspath(path), text)
     if check and not report.ok:

@@ -17,6 +17,7 @@ def verify(
     level: int,
     jobs: Optional[int],
     bundle: Optional[_Path],
+    inspect: bool = ...,
 ) -> str: ...
 def init(
     path: _Path,
