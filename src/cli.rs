@@ -1098,6 +1098,13 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         inspect,
         jobs,
     } = args;
+    if inspect && format == Format::Sarif {
+        // SARIF results carry `problems` only: a gate reading them would see
+        // nothing of what inspection found.
+        return Err(Failure::input(
+            "--inspect findings are not in SARIF output yet: use --format json or text",
+        ));
+    }
     let options = GateOptions {
         verify: VerifyOptions {
             required_level: level.unwrap_or(1),

@@ -131,7 +131,10 @@ fn inspect_dir(dir: &Path, shown: &str, out: &mut Vec<FileInspection>) -> Result
         out.push(item);
     }
     for problem in listing.problems {
-        out.push(uninspected(problem.path, problem.message));
+        out.push(uninspected(
+            format!("{prefix}/{}", problem.path),
+            problem.message,
+        ));
     }
     Ok(())
 }

@@ -417,3 +417,24 @@ fn verify_inspect_refuses_a_partition() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn verify_inspect_refuses_sarif_which_would_not_carry_its_findings() {
+    let s = Scratch::new();
+    let (dir, public) = signed_model_with(&s, "pickle/os_system_reduce.pkl");
+    let out = modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--key")
+        .arg(&public)
+        .args(["--inspect", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("not in SARIF output"), "{said}");
+}
