@@ -369,6 +369,11 @@ struct InspectArgs {
     /// Files, and directories to inspect every file of (links not followed).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// A trust policy whose `[content]` table says which problems only warn
+    /// and which reviewed files (pinned by digest) are allowed; without one,
+    /// every problem is unsafe.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MergeFormat::Text)]
     format: MergeFormat,
@@ -839,6 +844,7 @@ fn init_command(args: InitArgs, output: Output) -> Result<Outcome, Failure> {
             escape::field(card.base_models.first().map_or("(none)", String::as_str))
         );
     }
+    warn_unsafe_content(&outcome.content, &dir);
     if !outcome.missing_for_level_2.is_empty() {
         say!(output.quiet, "still missing for level 2 (traced):");
         for p in &outcome.missing_for_level_2 {
@@ -1098,13 +1104,6 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         inspect,
         jobs,
     } = args;
-    if inspect && format == Format::Sarif {
-        // SARIF results carry `problems` only: a gate reading them would see
-        // nothing of what inspection found.
-        return Err(Failure::input(
-            "--inspect findings are not in SARIF output yet: use --format json or text",
-        ));
-    }
     let options = GateOptions {
         verify: VerifyOptions {
             required_level: level.unwrap_or(1),
@@ -1119,6 +1118,13 @@ fn verify_command(args: VerifyArgs, output: Output) -> Result<Outcome, Failure> 
         ignore_unsigned_files,
         inspect,
     };
+    if options.inspects() && format == Format::Sarif {
+        // SARIF results carry `problems` only: a gate reading them would see
+        // nothing of what inspection found.
+        return Err(Failure::input(
+            "content inspection (--inspect, or `[content] inspect = true` in the trust policy) findings are not in SARIF output yet: use --format json or text",
+        ));
+    }
     let dir = model_dir(dir);
     let bar = ProgressBar::new("verifying", output.quiet);
     let (report, published) = match &copy_to {
@@ -1335,11 +1341,50 @@ fn pretty(document: &serde_json::Value) -> String {
     text
 }
 
-/// `modelseal merge`.
+/// The most content problems `init` names one by one.
+const MAX_NAMED_CONTENT: usize = 20;
+
+/// `init`'s warning, on stderr even with `--quiet`: files it listed whose
+/// content is unsafe to load. A warning, not a refusal: the manifest
+/// records the bytes either way, and `verify --inspect` is the gate.
+fn warn_unsafe_content(found: &[modelseal::inspect::files::ContentFinding], dir: &Path) {
+    if found.is_empty() {
+        return;
+    }
+    let files: std::collections::BTreeSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    eprintln!(
+        "warning: {} listed file(s) may be unsafe to load ({} content problem(s)):",
+        files.len(),
+        found.len()
+    );
+    for f in found.iter().take(MAX_NAMED_CONTENT) {
+        let kind = serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        eprintln!(
+            "  {kind:<22} {}: {}",
+            escape::field(&f.path),
+            escape::field(&f.message)
+        );
+    }
+    if found.len() > MAX_NAMED_CONTENT {
+        eprintln!("  ... and {} more", found.len() - MAX_NAMED_CONTENT);
+    }
+    eprintln!(
+        "  `modelseal inspect {}` says more; `verify --inspect` fails on them unless a trust policy's [content] allows them",
+        escape::field(&dir.display().to_string())
+    );
+}
+
 /// `modelseal inspect`: exit 1 when any file is unsafe to load.
 fn inspect_command(args: InspectArgs) -> Result<Outcome, Failure> {
     use modelseal::inspect::files;
-    let found = files::inspect_paths(&args.paths).map_err(Failure::input)?;
+    let content = match &args.trust {
+        Some(path) => TrustPolicy::load(path).map_err(Failure::input)?.content,
+        None => Default::default(),
+    };
+    let found = files::inspect_paths(&args.paths, &content).map_err(Failure::input)?;
     match args.format {
         MergeFormat::Json => println!("{}", files::to_json(&found)),
         MergeFormat::Text => print!("{}", files::to_text(&found)),
@@ -1350,6 +1395,7 @@ fn inspect_command(args: InspectArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// `modelseal merge`.
 fn merge_command(args: MergeArgs) -> Result<Outcome, Failure> {
     let parts = args
         .parts

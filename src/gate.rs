@@ -4,6 +4,7 @@
 //! destination ([`crate::staging`]).
 
 use crate::hashing::Progress;
+use crate::inspect::policy::ContentPolicy;
 use crate::oms::OmsVerifyError;
 use crate::oms::verify::OmsOptions;
 use crate::staging::{CopyError, Publish, Staging};
@@ -23,8 +24,26 @@ pub struct GateOptions<'a> {
     /// With an OMS bundle: let files it does not sign pass.
     pub ignore_unsigned_files: bool,
     /// Inspect the files for content unsafe to load (`--inspect`, SPEC 18.6):
-    /// what is found fails the report, whatever level holds.
+    /// what the policy fails fails the report, whatever level holds. A
+    /// trust policy with `[content] inspect = true` turns it on too.
     pub inspect: bool,
+}
+
+impl GateOptions<'_> {
+    /// Whether content is inspected: `--inspect`, or the policy says so.
+    pub fn inspects(&self) -> bool {
+        self.inspect || self.content_policy().inspect
+    }
+
+    /// The policy's `[content]`, or the default (every problem fails).
+    fn content_policy(&self) -> &ContentPolicy {
+        static DEFAULT: ContentPolicy = ContentPolicy {
+            inspect: false,
+            warn: std::collections::BTreeSet::new(),
+            allow: Vec::new(),
+        };
+        self.verify.policy.as_ref().map_or(&DEFAULT, |p| &p.content)
+    }
 }
 
 /// Errors that stop the gate before a verdict (exit 2).
@@ -91,21 +110,21 @@ pub fn verify_dir(
             dir.display()
         )));
     }
-    if options.inspect && options.verify.partition.is_some() {
+    if options.inspects() && options.verify.partition.is_some() {
         return Err(GateError::Usage(
-            "--inspect looks at the whole model, not one slice: verify without --partition, or inspect with `modelseal inspect`".into(),
+            "content inspection (--inspect, or `[content] inspect = true` in the trust policy) looks at the whole model, not one slice: verify without --partition, or inspect with `modelseal inspect`".into(),
         ));
     }
     let mut report = run(dir, options, form, progress, None)?;
-    if options.inspect {
-        inspect_into(&mut report, dir)?;
+    if options.inspects() {
+        inspect_into(&mut report, dir, options.content_policy())?;
     }
     Ok(report)
 }
 
 /// Adds what content inspection finds under `dir` to the report.
-fn inspect_into(report: &mut Report, dir: &Path) -> Result<(), GateError> {
-    let found = crate::inspect::files::unsafe_content(dir).map_err(VerifyError::Walk)?;
+fn inspect_into(report: &mut Report, dir: &Path, policy: &ContentPolicy) -> Result<(), GateError> {
+    let found = crate::inspect::files::content_findings(dir, policy).map_err(VerifyError::Walk)?;
     report.content = Some(found);
     Ok(())
 }
@@ -140,11 +159,11 @@ pub fn verify_and_copy(
         return Err(error.into());
     }
     let mut report = result?;
-    if options.inspect {
+    if options.inspects() {
         // The copy holds exactly the bytes hashed: inspect those, before
         // publishing; when the copy is incomplete, the source.
         let inspected = if report.ok() { staging.root() } else { dir };
-        inspect_into(&mut report, inspected)?;
+        inspect_into(&mut report, inspected, options.content_policy())?;
     }
     if !report.ok() {
         return Ok(Copied {

@@ -378,6 +378,7 @@ fn copy_stopped() -> ReadFault {
 
 /// Reads exactly `len` bytes from `offset`, handing each chunk to `sink`,
 /// which returns false to stop (the copy failed). A cancelled run stops too.
+/// When `len` fits in `buf`, `buf[..len]` holds the range afterwards.
 pub(crate) fn read_range(
     file: &File,
     offset: u64,
@@ -389,19 +390,23 @@ pub(crate) fn read_range(
     const PROGRESS_STEP: u64 = 8 << 20;
     let mut done = 0u64;
     let mut unreported = 0u64;
+    // A range that fits in `buf` is read into it in place, even over short
+    // reads, so afterwards `buf` holds all of it (inspection reads it there).
+    let fits = len <= buf.len() as u64;
     while done < len {
         if progress.cancelled() {
             return Err(ReadFault::Unreadable("the run was cancelled".into()));
         }
-        let want = (len - done).min(buf.len() as u64) as usize;
-        let n = read_at(file, &mut buf[..want], offset + done)
+        let start = if fits { done as usize } else { 0 };
+        let want = (len - done).min((buf.len() - start) as u64) as usize;
+        let n = read_at(file, &mut buf[start..start + want], offset + done)
             .map_err(|e| ReadFault::Unreadable(e.to_string()))?;
         if n == 0 {
             return Err(ReadFault::Changed(
                 "it became shorter during the read".into(),
             ));
         }
-        if !sink(&buf[..n]) {
+        if !sink(&buf[start..start + n]) {
             return Err(copy_stopped());
         }
         done += n as u64;
@@ -522,5 +527,22 @@ mod tests {
         std::fs::write(dir.path().join("f"), b"hello, world").unwrap();
         let out = hash_files(dir.path(), &[req], 1, &NoProgress);
         assert!(matches!(out[0], Err(ReadFault::Changed(_))), "{:?}", out[0]);
+    }
+
+    #[test]
+    fn a_range_that_fits_the_buffer_is_left_whole_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("f"), &data).unwrap();
+        let file = File::open(dir.path().join("f")).unwrap();
+        let mut buf = vec![0xAAu8; 4096];
+        let mut seen = Vec::new();
+        read_range(&file, 1000, 3000, &mut buf, &NoProgress, |chunk| {
+            seen.extend_from_slice(chunk);
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, data[1000..4000]);
+        assert_eq!(buf[..3000], data[1000..4000]);
     }
 }

@@ -4,6 +4,7 @@
 use crate::card;
 use crate::digest::Sha256Digest;
 use crate::hashing::Progress;
+use crate::inspect::files::ContentFinding;
 use crate::keys::KeyError;
 use crate::manifest::{self, Algorithm, FileEntry, Hashing, Kind, Manifest, Role};
 use crate::model_dir::ModelDir;
@@ -141,6 +142,10 @@ pub struct InitOutcome {
     pub card: Option<card::ModelCard>,
     /// What still keeps level 2 (traced) from holding.
     pub missing_for_level_2: Vec<Problem>,
+    /// Content problems found in the files listed (inspected in the same
+    /// read as the hashing): loading them may be unsafe. Init lists them
+    /// all the same; `init` warns.
+    pub content: Vec<ContentFinding>,
 }
 
 /// Writes a new `provenance.toml` listing every file of `dir` with its digests.
@@ -202,6 +207,7 @@ pub fn init(
         bytes,
         card,
         missing_for_level_2,
+        content: sealing.content,
     })
 }
 
@@ -284,18 +290,36 @@ fn hash_directory(
     progress: &dyn Progress,
 ) -> Result<Vec<(String, Sealed)>, ReleaseError> {
     let mut out = Vec::new();
-    seal_files(dir, ignore, shard_size, jobs, progress, None, &mut |file| {
-        out.push((
-            file.path,
-            Sealed {
-                size: file.size,
-                sha256: file.sha256,
-                shards: file.shards,
-            },
-        ));
-        Ok(())
-    })?;
+    seal_files(
+        dir,
+        ignore,
+        shard_size,
+        jobs,
+        progress,
+        SealExtras::default(),
+        &mut |file| {
+            out.push((
+                file.path,
+                Sealed {
+                    size: file.size,
+                    sha256: file.sha256,
+                    shards: file.shards,
+                },
+            ));
+            Ok(())
+        },
+    )?;
     Ok(out)
+}
+
+/// What else sealing does: leave out the listing being written, and gather
+/// what content inspection finds.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct SealExtras<'a> {
+    /// The listing being written, left out of the walk.
+    pub temp: Option<&'a tempfile::NamedTempFile>,
+    /// Where content inspection's findings go; `None` inspects nothing.
+    pub content: Option<&'a std::sync::Mutex<Vec<ContentFinding>>>,
 }
 
 /// Seals every file a manifest with `ignore` patterns must list, handing
@@ -306,10 +330,11 @@ pub(crate) fn seal_files(
     shard_size: u64,
     jobs: usize,
     progress: &dyn Progress,
-    temp: Option<&tempfile::NamedTempFile>,
+    extras: SealExtras<'_>,
     sink: &mut dyn FnMut(crate::listing::ListedFile) -> Result<(), String>,
 ) -> Result<u64, ReleaseError> {
     let matcher = walk::ignore_matcher(ignore)?;
+    let temp = extras.temp;
     // The listing being written is left out too: it was made here, now,
     // under a fresh name no other file can have.
     let temp_name = temp
@@ -327,6 +352,7 @@ pub(crate) fn seal_files(
         ],
         shard_size,
         jobs,
+        content: extras.content,
     };
     crate::seal::seal(&ModelDir::new(dir), &input, progress, sink).map_err(|e| match e {
         crate::seal::SealError::Walk(e) => ReleaseError::Walk(e),
@@ -629,6 +655,8 @@ struct InitSealing {
     temp: Option<tempfile::NamedTempFile>,
     count: u64,
     bytes: u64,
+    /// What content inspection found, by path.
+    content: Vec<ContentFinding>,
 }
 
 /// The listing writer `init` and `update` write through: into a fresh
@@ -675,13 +703,17 @@ fn seal_for_init(
         Vec::new(),
         options.listing == ListingMode::Always,
     );
+    let content = std::sync::Mutex::new(Vec::new());
     seal_files(
         dir,
         &[],
         options.shard_size,
         options.jobs,
         progress,
-        Some(&temp),
+        SealExtras {
+            temp: Some(&temp),
+            content: Some(&content),
+        },
         &mut |mut file| {
             file.role = guess_role(&file.path, options.kind);
             writer.push(&file).map_err(|e| e.to_string())?;
@@ -701,6 +733,8 @@ fn seal_for_init(
     )?;
     let (pin, out) = writer.finish().map_err(|e| write_error(&e))?;
     let (count, bytes) = (pin.files, pin.bytes);
+    let mut content = content.into_inner().unwrap_or_default();
+    content.sort_by(|a, b| a.path.cmp(&b.path));
     if !over {
         return Ok(InitSealing {
             files: all,
@@ -708,6 +742,7 @@ fn seal_for_init(
             temp: None,
             count,
             bytes,
+            content,
         });
     }
     drop(out);
@@ -717,6 +752,7 @@ fn seal_for_init(
         temp: Some(temp),
         count,
         bytes,
+        content,
     })
 }
 
@@ -790,7 +826,10 @@ fn update_listing(
         shard_size,
         jobs,
         progress,
-        Some(&temp),
+        SealExtras {
+            temp: Some(&temp),
+            content: None,
+        },
         &mut |mut file| {
             while let Some(gone) = pending.take_if(|o| {
                 crate::listing::listing_order(&o.path, &file.path) == std::cmp::Ordering::Less

@@ -27,7 +27,8 @@ struct JsonReport<'a> {
     /// One slice of a partitioned verification (`--partition`).
     #[serde(skip_serializing_if = "Option::is_none")]
     partition: Option<JsonPartition>,
-    /// What `--inspect` found unsafe to load; absent without `--inspect`.
+    /// Every content problem `--inspect` found, with what the policy made
+    /// of it; absent without inspection.
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<&'a [crate::inspect::files::ContentFinding]>,
 }
@@ -322,7 +323,7 @@ fn write_verdict(out: &mut String, report: &Report, style: Style) {
     let reached = report
         .reached
         .map_or_else(|| no_level(report).to_string(), level_name);
-    let unsafe_content = report.content.as_ref().map_or(0, Vec::len);
+    let unsafe_content = report.content_failures();
     if report.holds() && unsafe_content > 0 {
         let _ = writeln!(
             out,
@@ -342,8 +343,10 @@ fn write_verdict(out: &mut String, report: &Report, style: Style) {
     }
 }
 
-/// What `--inspect` found: nothing, or each content problem by path.
+/// What `--inspect` found: nothing, or each content problem by path, the
+/// failing ones first, then warnings, then the reviewed files allowed.
 fn write_content(out: &mut String, report: &Report, style: Style) {
+    use crate::inspect::policy::Action;
     let Some(content) = &report.content else {
         return;
     };
@@ -351,14 +354,32 @@ fn write_content(out: &mut String, report: &Report, style: Style) {
         let _ = writeln!(out, "  content:    inspected, nothing unsafe to load found");
         return;
     }
-    let _ = writeln!(
-        out,
-        "  content:    {} problem(s), unsafe to load:",
-        content.len()
-    );
-    for c in content {
-        let kind = style.bad(&format!("{:<22}", content_kind(c)));
-        let _ = writeln!(out, "    {kind} {}", content_text(c));
+    let failing = report.content_failures();
+    let passed = content.len() - failing;
+    if passed == 0 {
+        let _ = writeln!(out, "  content:    {failing} problem(s), unsafe to load:");
+    } else {
+        let _ = writeln!(
+            out,
+            "  content:    {failing} problem(s) unsafe to load; {passed} only warned about or allowed by the policy:"
+        );
+    }
+    for action in [Action::Fail, Action::Warn, Action::Allowed] {
+        for c in content.iter().filter(|c| c.action == action) {
+            let label = format!("{:<22}", content_kind(c));
+            let (kind, note) = match action {
+                Action::Fail => (style.bad(&label), String::new()),
+                Action::Warn => (style.note(&label), " (warning only, by policy)".into()),
+                Action::Allowed => (
+                    style.note(&label),
+                    format!(
+                        " (allowed: {})",
+                        escape::field(c.allowed_by.as_deref().unwrap_or("reviewed"))
+                    ),
+                ),
+            };
+            let _ = writeln!(out, "    {kind} {}{note}", content_text(c));
+        }
     }
 }
 

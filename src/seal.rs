@@ -8,6 +8,7 @@
 
 use crate::digest::Sha256Digest;
 use crate::hashing::{self, Progress};
+use crate::inspect::{self, files::ContentFinding};
 use crate::listing::ListedFile;
 use crate::manifest::Role;
 use crate::model_dir::ModelDir;
@@ -37,6 +38,9 @@ pub struct SealInput<'a> {
     pub shard_size: u64,
     /// Hashing threads.
     pub jobs: usize,
+    /// Where to gather what content inspection finds, in the same read as
+    /// the hashing (`init` warns of it); `None` inspects nothing.
+    pub content: Option<&'a Mutex<Vec<ContentFinding>>>,
 }
 
 /// One file sealed: its path, size and digests (its role is the caller's).
@@ -90,11 +94,10 @@ pub fn seal(
         let walker_tx = msg_tx.clone();
         scope.spawn(move || walk(scanner, input, job_tx, walker_tx));
         let job_rx = &job_rx;
-        let shard_size = input.shard_size;
         let root = model.root();
         for _ in 0..jobs {
             let tx = msg_tx.clone();
-            scope.spawn(move || hash(job_rx, root, shard_size, tx, progress));
+            scope.spawn(move || hash(job_rx, root, input, tx, progress));
         }
         drop(msg_tx);
         collect(msg_rx, sink)
@@ -258,13 +261,13 @@ fn refusal(batch: &DirBatch, entry: &ScanEntry) -> Option<Problem> {
 fn hash(
     jobs: &Mutex<Receiver<Vec<Job>>>,
     root: &std::path::Path,
-    shard_size: u64,
+    input: &SealInput<'_>,
     out: Sender<Message>,
     progress: &dyn Progress,
 ) {
     let mut buf = vec![0u8; hashing::READ_SIZE];
     hashing::drain_chunks(jobs, |job| {
-        let result = seal_one(&job, root, shard_size, &mut buf, progress);
+        let result = seal_one(&job, root, input, &mut buf, progress);
         out.send(Message::Sealed(job.seq, result)).is_ok()
     });
 }
@@ -272,10 +275,15 @@ fn hash(
 fn seal_one(
     job: &Job,
     root: &std::path::Path,
-    shard_size: u64,
+    input: &SealInput<'_>,
     buf: &mut [u8],
     progress: &dyn Progress,
 ) -> Result<Sealed, Problem> {
+    let shard_size = input.shard_size;
+    let inspect = Inspect {
+        path: &job.path,
+        into: input.content,
+    };
     let fault = |fault: ReadFault| match fault {
         ReadFault::Changed(why) => Problem::new(
             ProblemKind::ChangedDuringRead,
@@ -286,9 +294,11 @@ fn seal_one(
     };
     let (size, digests, head) = match &job.blob {
         Some((blob, stamp)) => {
-            read_blob(job, root, blob, *stamp, shard_size, progress).map_err(fault)?
+            let read = read_blob(job, root, blob, *stamp, shard_size, progress).map_err(fault)?;
+            inspect.blob(blob);
+            read
         }
-        None => read_in_dir(job, shard_size, buf, progress).map_err(fault)?,
+        None => read_in_dir(job, shard_size, buf, progress, &inspect).map_err(fault)?,
     };
     // Sealing a Git LFS pointer would sign the pointer, not the weights.
     if let Some(pointer) = head {
@@ -323,6 +333,7 @@ fn read_in_dir(
     shard_size: u64,
     buf: &mut [u8],
     progress: &dyn Progress,
+    inspect: &Inspect<'_>,
 ) -> Result<Read, ReadFault> {
     let unreadable =
         |e: rustix::io::Errno| ReadFault::Unreadable(std::io::Error::from(e).to_string());
@@ -345,6 +356,9 @@ fn read_in_dir(
             crate::lfs::parse(&bytes)
         })
         .flatten();
+    // Inspected before the name is checked again: a change during the
+    // inspection fails the file as one during the hashing does.
+    inspect.open(&file, before.size, buf);
     match scan::stamp_in(&job.dir, &job.raw) {
         Ok(stat) if scan::is_regular(&stat) && scan::stamp_of_stat(&stat) == before => {}
         _ => {
@@ -357,6 +371,59 @@ fn read_in_dir(
         .whole
         .ok_or_else(|| ReadFault::Unreadable("no whole-file digest was computed".into()))?;
     Ok((before.size, (whole, digests.shards), head))
+}
+
+/// Content inspection of one file in the hashing pass, when asked for.
+struct Inspect<'a> {
+    path: &'a str,
+    into: Option<&'a Mutex<Vec<ContentFinding>>>,
+}
+
+impl Inspect<'_> {
+    /// Inspects the open file just hashed; `buf` holds all its bytes when
+    /// it is no longer than `buf`, so a small file costs no read.
+    fn open(&self, file: &std::fs::File, len: u64, buf: &[u8]) {
+        if self.into.is_none() {
+            return;
+        }
+        let small = usize::try_from(len).ok().and_then(|n| buf.get(..n));
+        let found = match small {
+            Some(bytes) => inspect::inspect(&inspect::InMemory(bytes)),
+            None => inspect::inspect(&inspect::FileSource { file, len }),
+        };
+        // A file that cannot be read again is simply not inspected: init
+        // only warns, and the hashing has its own verdict on the file.
+        if let Ok(found) = found {
+            self.record(found.problems);
+        }
+    }
+
+    /// Inspects a Hub cache blob, opened anew (never following a link).
+    fn blob(&self, blob: &std::path::Path) {
+        if self.into.is_none() {
+            return;
+        }
+        let Ok(file) = crate::stamp::open_no_follow(blob) else {
+            return;
+        };
+        if let Ok(stamp) = crate::stamp::stamp_of_open(&file) {
+            self.open(&file, stamp.size, &[]);
+        }
+    }
+
+    fn record(&self, problems: Vec<inspect::ContentProblem>) {
+        let Some(into) = self.into.filter(|_| !problems.is_empty()) else {
+            return;
+        };
+        let Ok(mut found) = into.lock() else { return };
+        found.extend(problems.into_iter().map(|p| ContentFinding {
+            kind: p.kind,
+            path: self.path.to_string(),
+            message: p.message,
+            action: crate::inspect::policy::Action::Fail,
+            allowed_by: None,
+        }));
+    }
 }
 
 fn read_blob(

@@ -1,6 +1,7 @@
 //! The trust policy: which keys count, until when, and how many must sign.
 
 use crate::anchor::TrustAnchor;
+use crate::inspect::policy::ContentPolicy;
 use crate::keys::{self, KeyError, PublicKey};
 use crate::manifest::Manifest;
 use crate::problem::{Problem, ProblemKind};
@@ -43,6 +44,9 @@ pub struct TrustPolicy {
     pub pins: Vec<ReleasePin>,
     /// Certificate authorities and Sigstore identities, for OMS bundles.
     pub anchors: Vec<TrustAnchor>,
+    /// Which content problems fail and which warn, and the reviewed files
+    /// allowed (`[content]`, SPEC 18.7); the default fails them all.
+    pub content: ContentPolicy,
 }
 
 /// How the policy regards a key at a given time.
@@ -81,6 +85,8 @@ struct PolicyDoc {
     ca: Vec<Spanned<CaDoc>>,
     #[serde(default)]
     sigstore: Vec<Spanned<SigstoreDoc>>,
+    #[serde(default)]
+    content: Option<Spanned<ContentPolicy>>,
 }
 
 /// A `[[ca]]`: the certificate method's roots, and the signer they vouch for.
@@ -153,7 +159,27 @@ impl TrustPolicy {
             keys: Vec::new(),
             pins: doc.pin,
             anchors: Vec::new(),
+            content: ContentPolicy::default(),
         };
+        if let Some(content) = doc.content {
+            let start = content.span().start;
+            let content = content.into_inner();
+            if let Some(blank) = content.allow.iter().find(|a| a.reason.trim().is_empty()) {
+                return Err(SourceError::Invalid {
+                    location: Location::at(path, text, start),
+                    message: format!(
+                        "the [[content.allow]] of sha256 {} gives no reason",
+                        blank.sha256
+                    ),
+                    help: Some(
+                        "say who reviewed the file, and where: reason = \"reviewed by ... in ...\""
+                            .into(),
+                    ),
+                }
+                .into());
+            }
+            policy.content = content;
+        }
         for spanned in doc.ca {
             let at = |message: String| SourceError::at(path, text, spanned.span().start, message);
             let mut anchor = ca_anchor(spanned.get_ref(), base).map_err(at)?;
@@ -231,6 +257,7 @@ impl TrustPolicy {
             keys: Vec::new(),
             pins: Vec::new(),
             anchors: Vec::new(),
+            content: ContentPolicy::default(),
         };
         policy.add_key_files(paths)?;
         Ok(policy)

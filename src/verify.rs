@@ -155,8 +155,9 @@ pub struct Report {
     pub bundle: Option<Box<Report>>,
     /// For one slice of a partitioned verification: which, and what it checked.
     pub slice: Option<Slice>,
-    /// With `verify --inspect`: what content inspection found unsafe to
-    /// load (SPEC 18.6); `None` when it did not run.
+    /// With `verify --inspect`: every content problem inspection found,
+    /// judged by the policy's `[content]` (SPEC 18.6, 18.7); `None` when it
+    /// did not run.
     pub content: Option<Vec<crate::inspect::files::ContentFinding>>,
 }
 
@@ -184,9 +185,17 @@ impl Report {
     /// Whether the required level holds with no problem, for the bundle
     /// beside the manifest as well.
     pub fn ok(&self) -> bool {
-        self.holds()
-            && self.bundle.as_ref().is_none_or(|b| b.ok())
-            && self.content.as_ref().is_none_or(|c| c.is_empty())
+        self.holds() && self.bundle.as_ref().is_none_or(|b| b.ok()) && self.content_failures() == 0
+    }
+
+    /// How many content problems the policy fails (warnings and allowed
+    /// files fail nothing).
+    pub fn content_failures(&self) -> usize {
+        self.content.as_ref().map_or(0, |c| {
+            c.iter()
+                .filter(|f| f.action == crate::inspect::policy::Action::Fail)
+                .count()
+        })
     }
 
     /// Whether this report's own required level holds with no problem.

@@ -310,6 +310,18 @@ fn init<'py>(
         "missing_for_level_2",
         problem_tuples(&outcome.missing_for_level_2),
     )?;
+    let content: Vec<(String, String, String)> = outcome
+        .content
+        .iter()
+        .map(|c| {
+            let kind = serde_json::to_value(c.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            (kind, c.path.clone(), c.message.clone())
+        })
+        .collect();
+    out.set_item("content", content)?;
     Ok(out)
 }
 

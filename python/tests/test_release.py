@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import modelseal
-from conftest import KeyPair, cli_path, keygen, run_cli, write_model
+from conftest import FIXTURES, KeyPair, cli_path, keygen, run_cli, write_model
 
 
 def test_init_sign_verify_round_trip(tmp_path: Path, keys: KeyPair) -> None:
@@ -126,3 +126,13 @@ def test_sign_warns_about_a_key_others_can_read(tmp_path: Path) -> None:
         result = modelseal.sign(model, pair.key)
     assert result.warnings
     assert any(issubclass(w.category, UserWarning) and "modelseal" in str(w.message) for w in caught)
+
+
+def test_init_warns_of_an_unsafe_pickle_and_still_lists_it(tmp_path: Path) -> None:
+    model = tmp_path / "pickled"
+    write_model(model)
+    (model / "pytorch_model.bin").write_bytes((FIXTURES / "inspect" / "pickle" / "os_system_reduce.pkl").read_bytes())
+    with pytest.warns(UserWarning, match="unsafe_pickle pytorch_model.bin"):
+        made = modelseal.init(model, name="acme/pickled", version="1.0.0")
+    assert [(c.kind, c.path, c.action) for c in made.content] == [("unsafe_pickle", "pytorch_model.bin", "fail")]
+    assert "pytorch_model.bin" in (model / "provenance.toml").read_text()

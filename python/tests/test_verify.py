@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -183,3 +184,37 @@ def test_inspect_fails_a_signed_malicious_pickle_at_its_level(tmp_path: Path, ke
 def test_inspect_of_a_clean_model_says_it_looked(signed_model: Path, keys: KeyPair) -> None:
     report = modelseal.verify(signed_model, key=keys.pub, inspect=True)
     assert report.ok and report.content == []
+
+
+def test_a_policy_allowance_pinned_by_digest_lets_a_reviewed_pickle_pass(tmp_path: Path, keys: KeyPair) -> None:
+    model = tmp_path / "pickled"
+    write_model(model)
+    pickled = FIXTURES / "inspect" / "pickle" / "os_system_reduce.pkl"
+    shutil.copy(pickled, model / "pytorch_model.bin")
+    run_cli("init", str(model), "--name", "acme/pickled", "--version", "1.0.0", "-q")
+    run_cli("sign", str(model), "--key", str(keys.key), "-q")
+    digest = hashlib.sha256(pickled.read_bytes()).hexdigest()
+    trust = tmp_path / "trust.toml"
+    trust.write_text(
+        "threshold = 1\n"
+        f'[[key]]\nname = "release"\npublic_key = "{keys.pub}"\n'
+        "[content]\ninspect = true\n"
+        f'[[content.allow]]\nsha256 = "{digest}"\npath = "pytorch_model.bin"\nreason = "reviewed in SEC-1"\n'
+    )
+    # The policy asks for inspection: no inspect=True needed.
+    report = modelseal.verify(model, trust=trust)
+    assert report.ok
+    assert report.content == [
+        modelseal.ContentFinding(
+            "unsafe_pickle", "pytorch_model.bin", report.content[0].message, "allowed", "reviewed in SEC-1"
+        )
+    ]
+    # One byte more and the bytes are no longer the reviewed ones.
+    with open(model / "pytorch_model.bin", "ab") as f:
+        f.write(b"\n")
+    run_cli("update", str(model), "-q")
+    run_cli("sign", str(model), "--key", str(keys.key), "-q")
+    with pytest.raises(modelseal.VerificationError) as raised:
+        modelseal.verify(model, trust=trust)
+    actions = {c.action for c in raised.value.report.content or []}
+    assert actions == {"fail"}

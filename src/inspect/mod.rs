@@ -19,6 +19,7 @@ pub mod keras;
 pub mod numpy;
 pub mod onnx;
 pub mod pickle;
+pub mod policy;
 pub mod safetensors;
 pub mod template;
 pub mod zip;
@@ -143,7 +144,9 @@ pub enum Format {
 }
 
 /// The kind of a problem inspection found, as named in the JSON report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentProblemKind {
     /// A pickle imports something outside the allow list: loading it can run code.

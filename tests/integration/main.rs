@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod content_policy;
 mod copy_to;
 mod docs;
 mod export;

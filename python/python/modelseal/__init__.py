@@ -12,6 +12,7 @@ The `modelseal` command that the wheel installs is the Rust binary itself.
 
 from . import hf
 from ._api import (
+    ContentFinding,
     InitResult,
     Problem,
     Report,
@@ -27,6 +28,7 @@ from ._api import (
 from ._modelseal import ModelsealError, __version__
 
 __all__ = [
+    "ContentFinding",
     "InitResult",
     "ModelsealError",
     "Problem",

@@ -39,6 +39,28 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class ContentFinding:
+    """One content problem inspection found (SPEC section 18).
+
+    `kind` is the problem kind (`unsafe_pickle`, ...), `path` the file inside
+    the model directory, `message` what was found. `action` is what the trust
+    policy's `[content]` made of it: `fail` (the default: it fails the
+    report), `warn`, or `allowed` (a reviewed file pinned by digest), with
+    the allowance's reason in `allowed_by`.
+    """
+
+    kind: str
+    path: str
+    message: str
+    action: str = "fail"
+    allowed_by: Optional[str] = None
+
+    def __str__(self) -> str:
+        note = "" if self.action == "fail" else f" ({self.action})"
+        return f"{self.kind} {self.path}: {self.message}{note}"
+
+
+@dataclass(frozen=True)
 class Signature:
     """One entry of `provenance.sig` (or the OMS bundle), as verified.
 
@@ -76,10 +98,11 @@ class Report:
     problems: List[Problem]
     bundle: Optional["Report"] = field(default=None, repr=False)
     json: str = field(default="", repr=False, compare=False)
-    content: Optional[List[Problem]] = None
-    """With `inspect=True`: what content inspection found unsafe to load
-    (`unsafe_pickle`, ...; SPEC section 18), each failing the report; `None`
-    when it did not run."""
+    content: Optional[List[ContentFinding]] = None
+    """With `inspect=True` (or a trust policy with `[content] inspect =
+    true`): every content problem inspection found (`unsafe_pickle`, ...;
+    SPEC section 18), those whose `action` is `fail` failing the report;
+    `None` when it did not run."""
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as the CLI's JSON object, parsed."""
@@ -118,7 +141,10 @@ class Report:
             bundle=bundle,
             json=text,
             content=(
-                [Problem(c["kind"], c["path"], c["message"]) for c in doc["content"]]
+                [
+                    ContentFinding(c["kind"], c["path"], c["message"], c["action"], c.get("allowed_by"))
+                    for c in doc["content"]
+                ]
                 if "content" in doc
                 else None
             ),
@@ -149,9 +175,10 @@ def _failure_message(report: Report) -> str:
         f"{report.path}: verification FAILED: level {report.level_required} required, "
         f"reached {reached}"
     )
-    if report.content:
+    failing = [c for c in report.content or [] if c.action == "fail"]
+    if failing:
         head += ", but content is unsafe to load"
-    found = list(report.problems) + list(report.content or [])
+    found: List[Union[Problem, ContentFinding]] = [*report.problems, *failing]
     if not found:
         return head
     named = found[:_MAX_NAMED_PROBLEMS]
@@ -186,7 +213,8 @@ def verify(
     With `inspect=True`, as `verify --inspect`: every file is also inspected
     for content unsafe to load (a pickle's imports, malformed safetensors, a
     GGUF template, ONNX paths, Keras Lambda layers); what is found is in
-    `report.content` and fails the report, whatever level holds.
+    `report.content`, and what the trust policy's `[content]` does not
+    warn about or allow fails the report, whatever level holds.
 
     `path` is the model directory (or its `provenance.toml`); `key` one or
     more public key files, `trust` a trust.toml; from level 1 up one of them
@@ -226,6 +254,10 @@ class InitResult:
     bytes: int
     large_form: bool
     missing_for_level_2: List[Problem]
+    content: List[ContentFinding] = field(default_factory=list)
+    """Content problems found in the files listed (SPEC 18.8): loading them
+    may be unsafe. `init` lists them all the same, and warns
+    (`UserWarning`)."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +307,11 @@ def init(
         force,
         None if jobs is None else int(jobs),
     )
+    content = [ContentFinding(*c) for c in out["content"]]
+    if content:
+        named = "; ".join(str(c) for c in content[:5])
+        more = f" and {len(content) - 5} more" if len(content) > 5 else ""
+        warnings.warn(f"{len(content)} content problem(s) in listed files, unsafe to load: {named}{more}", stacklevel=2)
     return InitResult(
         manifest=os.fspath(out["manifest"]),
         name=out["name"],
@@ -284,6 +321,7 @@ def init(
         bytes=out["bytes"],
         large_form=out["large_form"],
         missing_for_level_2=[Problem(*p) for p in out["missing_for_level_2"]],
+        content=content,
     )
 
 

@@ -14,7 +14,8 @@ def gate(model: Path, trust: Path) -> Optional[int]:
         report: modelseal.Report = modelseal.verify(model, trust=trust, level=1, jobs=2)
     except modelseal.VerificationError as err:
         problems: List[modelseal.Problem] = err.problems
-        print(err.report.level_reached, [p.kind for p in problems])
+        content: List[modelseal.ContentFinding] = err.report.content or []
+        print(err.report.level_reached, [p.kind for p in problems], [(c.action, c.allowed_by) for c in content])
         return None
     except modelseal.ModelsealError as err:
         print(f"cannot verify: {err}")
