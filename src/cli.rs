@@ -1358,10 +1358,7 @@ fn warn_unsafe_content(found: &[modelseal::inspect::files::ContentFinding], dir:
         found.len()
     );
     for f in found.iter().take(MAX_NAMED_CONTENT) {
-        let kind = serde_json::to_value(f.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let kind = f.kind.as_str().to_string();
         eprintln!(
             "  {kind:<22} {}: {}",
             escape::field(&f.path),

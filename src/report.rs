@@ -384,10 +384,7 @@ fn write_content(out: &mut String, report: &Report, style: Style) {
 }
 
 fn content_kind(c: &crate::inspect::files::ContentFinding) -> String {
-    serde_json::to_value(c.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    c.kind.as_str().to_string()
 }
 
 fn content_text(c: &crate::inspect::files::ContentFinding) -> String {

@@ -314,10 +314,7 @@ fn init<'py>(
         .content
         .iter()
         .map(|c| {
-            let kind = serde_json::to_value(c.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let kind = c.kind.as_str().to_string();
             (kind, c.path.clone(), c.message.clone())
         })
         .collect();

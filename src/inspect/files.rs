@@ -357,10 +357,7 @@ pub fn to_text(files: &[FileInspection]) -> String {
         }
         out.push('\n');
         for problem in &file.problems {
-            let kind = serde_json::to_value(problem.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let kind = problem.kind.as_str().to_string();
             let action = match (problem.action, &problem.allowed_by) {
                 (Action::Fail, _) => String::new(),
                 (Action::Warn, _) => " (warning only, by policy)".to_string(),

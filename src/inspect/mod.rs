@@ -173,6 +173,40 @@ pub enum ContentProblemKind {
     MalformedKeras,
 }
 
+impl ContentProblemKind {
+    /// Every kind, in order.
+    pub const ALL: [ContentProblemKind; 11] = [
+        ContentProblemKind::UnsafePickle,
+        ContentProblemKind::MalformedPickle,
+        ContentProblemKind::MalformedArchive,
+        ContentProblemKind::MalformedNumpy,
+        ContentProblemKind::MalformedSafetensors,
+        ContentProblemKind::MalformedGguf,
+        ContentProblemKind::UnsafeGgufTemplate,
+        ContentProblemKind::MalformedOnnx,
+        ContentProblemKind::UnsafeOnnxExternalData,
+        ContentProblemKind::KerasLambda,
+        ContentProblemKind::MalformedKeras,
+    ];
+
+    /// The name in reports and policies (`unsafe_pickle`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentProblemKind::UnsafePickle => "unsafe_pickle",
+            ContentProblemKind::MalformedPickle => "malformed_pickle",
+            ContentProblemKind::MalformedArchive => "malformed_archive",
+            ContentProblemKind::MalformedNumpy => "malformed_numpy",
+            ContentProblemKind::MalformedSafetensors => "malformed_safetensors",
+            ContentProblemKind::MalformedGguf => "malformed_gguf",
+            ContentProblemKind::UnsafeGgufTemplate => "unsafe_gguf_template",
+            ContentProblemKind::MalformedOnnx => "malformed_onnx",
+            ContentProblemKind::UnsafeOnnxExternalData => "unsafe_onnx_external_data",
+            ContentProblemKind::KerasLambda => "keras_lambda",
+            ContentProblemKind::MalformedKeras => "malformed_keras",
+        }
+    }
+}
+
 /// One problem inspection found in a file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ContentProblem {
@@ -280,6 +314,16 @@ pub fn inspect(src: &dyn ByteSource) -> io::Result<Inspection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_kind_is_named_as_serde_names_it() {
+        for kind in ContentProblemKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+    }
 
     #[test]
     fn magic_numbers_name_their_formats() {
