@@ -42,12 +42,22 @@ impl FromStr for Sha256Digest {
     type Err = BadDigest;
     fn from_str(s: &str) -> Result<Self, BadDigest> {
         // Lowercase only: one digest has one spelling, so manifests compare byte for byte.
-        let well_formed =
-            s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        // One pass that checks and decodes: a large manifest holds millions.
+        fn nibble(b: u8) -> Option<u8> {
+            match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                _ => None,
+            }
+        }
+        let bad = || BadDigest(s.chars().take(80).collect());
+        let bytes: &[u8; 64] = s.as_bytes().try_into().map_err(|_| bad())?;
         let mut out = [0u8; 32];
-        if !well_formed || hex::decode_to_slice(s, &mut out).is_err() {
-            let shown: String = s.chars().take(80).collect();
-            return Err(BadDigest(shown));
+        for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let (Some(high), Some(low)) = (nibble(pair[0]), nibble(pair[1])) else {
+                return Err(bad());
+            };
+            *byte = high << 4 | low;
         }
         Ok(Sha256Digest(out))
     }
@@ -89,5 +99,16 @@ mod tests {
         assert!(good[..63].parse::<Sha256Digest>().is_err());
         assert!(format!("{good}0").parse::<Sha256Digest>().is_err());
         assert!(good.replace('e', "g").parse::<Sha256Digest>().is_err());
+        // 64 bytes, but not 64 hex digits: a two-byte character in place of two.
+        let wide = format!("é{}", &good[2..]);
+        assert_eq!(wide.len(), 64);
+        assert!(wide.parse::<Sha256Digest>().is_err());
+        // Every byte value decodes to itself.
+        let all: String = (0..32u8).map(|b| format!("{:02x}", b * 8 + 7)).collect();
+        let parsed = all.parse::<Sha256Digest>().unwrap();
+        assert_eq!(
+            parsed.0.to_vec(),
+            (0..32u8).map(|b| b * 8 + 7).collect::<Vec<_>>()
+        );
     }
 }

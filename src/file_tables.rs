@@ -30,10 +30,14 @@ pub(crate) const WORTH_IT: usize = 256;
 /// Splits `text` when it has at least `min_tables` tables, or `None` to
 /// parse it all as TOML.
 pub(crate) fn split(text: &str, min_tables: usize) -> Option<FileTables> {
-    if text.contains("\"\"\"") || text.contains("'''") || text.contains('\r') {
+    // memchr's searchers: these scans cover every byte of a manifest that
+    // can be tens of megabytes.
+    let bytes = text.as_bytes();
+    let has = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+    if has(b"\"\"\"") || has(b"'''") || memchr::memchr(b'\r', bytes).is_some() {
         return None;
     }
-    let tables = text.matches("\n[[file]]\n").count();
+    let tables = memchr::memmem::find_iter(bytes, b"\n[[file]]\n").count();
     if min_tables > 0 && tables < min_tables {
         return None;
     }

@@ -591,6 +591,13 @@ pub fn check_release(
     now: Timestamp,
 ) -> SignatureCheck {
     let mut check = check_signatures(signatures, SIGNATURE_FILE, manifest_bytes, policy, now);
+    apply_pins(&mut check, manifest, policy);
+    check
+}
+
+/// Adds a `rollback` problem for each of the policy's `[[pin]]`s that the
+/// manifest's name, version and creation time fall below.
+pub fn apply_pins(check: &mut SignatureCheck, manifest: &Manifest, policy: &TrustPolicy) {
     for why in policy.rollback(&manifest.name, &manifest.version, manifest.created) {
         check.problems.push(Problem::new(
             ProblemKind::Rollback,
@@ -598,7 +605,6 @@ pub fn check_release(
             format!("{why}: a replayed older release is refused (see the trust policy's [[pin]])"),
         ));
     }
-    check
 }
 
 fn threshold_problem(

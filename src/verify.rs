@@ -14,7 +14,7 @@ use crate::staging::{CopyError, Staging};
 use crate::stream::{ManifestCheck, StreamError, check_manifest};
 use crate::timestamp::Timestamp;
 use crate::trace::{self, ChainContext, Lineage};
-use crate::trust::{SignatureCheck, SignatureOutcome, TrustPolicy, check_release};
+use crate::trust::{SignatureCheck, SignatureOutcome, TrustPolicy, check_signatures};
 use crate::walk::WalkError;
 use crate::{MANIFEST_FILE, SIGNATURE_FILE};
 use serde::Serialize;
@@ -261,12 +261,24 @@ fn verify_manifest(
         return Err(VerifyError::NoPolicy(options.required_level));
     }
     let model = ModelDir::new(dir);
-    let (mut manifest, manifest_bytes) = load_manifest(&model)?;
-    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
+    let manifest_bytes = read_manifest(&model)?;
     if let Some(copy) = copy {
         copy.write_file(MANIFEST_FILE, &manifest_bytes)?;
     }
-    let signed = check_signed(&model, options, &manifest, &manifest_bytes, copy)?;
+    // The signatures need only the bytes: they are checked while the
+    // manifest parses (a large one takes a tenth of a second to parse, and
+    // Ed25519 hashes all of it with SHA-512).
+    let (parsed, signed, manifest_sha256) = std::thread::scope(|scope| {
+        let signed = scope.spawn(|| check_signed(&model, options, &manifest_bytes, copy));
+        let digest = scope.spawn(|| Sha256Digest::of(&manifest_bytes));
+        let parsed = Manifest::parse(&model.manifest_path(), &manifest_bytes);
+        (parsed, joined(signed.join()), joined(digest.join()))
+    });
+    let mut manifest = parsed.map_err(VerifyError::Manifest)?;
+    let mut signed = signed?;
+    if let (Some(check), Some(policy)) = (signed.as_mut(), &options.policy) {
+        crate::trust::apply_pins(check, &manifest, policy);
+    }
     let read_contents = signed.as_ref().is_none_or(|s| s.threshold_met);
     let how = ManifestCheck {
         jobs: options.jobs,
@@ -335,7 +347,6 @@ fn verify_manifest(
 fn check_signed(
     model: &ModelDir,
     options: &VerifyOptions,
-    manifest: &Manifest,
     manifest_bytes: &[u8],
     copy: Option<&Staging>,
 ) -> Result<Option<SignatureCheck>, VerifyError> {
@@ -358,9 +369,9 @@ fn check_signed(
             .map_err(VerifyError::Signatures)?,
         None => SignatureFile::default(),
     };
-    Ok(Some(check_release(
+    Ok(Some(check_signatures(
         &signatures,
-        manifest,
+        SIGNATURE_FILE,
         manifest_bytes,
         policy,
         options.now,
@@ -382,7 +393,12 @@ fn load_signatures(model: &ModelDir) -> Result<Option<Vec<u8>>, VerifyError> {
 }
 
 /// Reads the manifest, or says where one is.
-fn load_manifest(model: &ModelDir) -> Result<(Manifest, Vec<u8>), VerifyError> {
+/// A scoped thread's result; its panic, carried on.
+fn joined<T>(result: std::thread::Result<T>) -> T {
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn read_manifest(model: &ModelDir) -> Result<Vec<u8>, VerifyError> {
     let dir = model.root();
     if !dir.is_dir() {
         return Err(WalkError::NotADirectory(dir.to_path_buf()).into());
@@ -393,7 +409,12 @@ fn load_manifest(model: &ModelDir) -> Result<(Manifest, Vec<u8>), VerifyError> {
             above: manifest_above(dir),
         });
     }
-    Manifest::load(&model.manifest_path()).map_err(VerifyError::Manifest)
+    crate::source::read_bounded(
+        &model.manifest_path(),
+        crate::manifest::MAX_MANIFEST_BYTES,
+        false,
+    )
+    .map_err(VerifyError::Manifest)
 }
 
 /// The nearest directory above `dir` that holds a manifest, if any.
