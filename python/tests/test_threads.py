@@ -30,6 +30,9 @@ def interrupt(call: str) -> float:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As at a terminal: a runner started in the background (`cmd &` in a
+        # script) hands its children SIGINT ignored, and Python would keep it so.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
