@@ -206,16 +206,17 @@ fn inspect_one(
         Ok(inspection) => inspection,
         Err(e) => return uninspected(path, format!("cannot be read: {e}")),
     };
-    // Only a file with problems is hashed: its digest is what an allowance pins.
+    // Only a file with problems is hashed: its digest is what an allowance
+    // pins. A file that cannot be read again, or that changed since it was
+    // opened, has no digest, so no allowance matches and its problems stand.
     let sha256 = if inspection.problems.is_empty() {
         None
     } else {
         let mut buf = vec![0u8; crate::hashing::READ_SIZE];
         let progress = crate::hashing::NoProgress;
-        match crate::hashing::hash_copying(&file, (0, stamp.size), &mut buf, &progress, None) {
-            Ok(digest) => Some(digest),
-            Err(fault) => return uninspected(path, format!("cannot be read: {fault}")),
-        }
+        crate::hashing::hash_copying(&file, (0, stamp.size), &mut buf, &progress, None)
+            .ok()
+            .filter(|_| crate::stamp::stamp_of_open(&file).is_ok_and(|now| now == stamp))
     };
     judged(path, relative, inspection, sha256, policy)
 }
