@@ -551,6 +551,42 @@ impl Manifest {
         }
         index
     }
+
+    /// The listed files among `paths`, by path; where a path is listed
+    /// twice, its first entry. Lineage names a handful of files: indexing
+    /// only those spares hashing every path of a 100,000-file manifest.
+    pub fn index_of<'a>(
+        &'a self,
+        paths: impl IntoIterator<Item = &'a str>,
+    ) -> HashMap<&'a str, &'a FileEntry> {
+        let wanted: HashSet<&str> = paths.into_iter().collect();
+        let mut index = HashMap::with_capacity(wanted.len());
+        if wanted.is_empty() {
+            return index;
+        }
+        for file in &self.files {
+            if wanted.contains(file.path.as_str()) {
+                index.entry(file.path.as_str()).or_insert(file);
+            }
+        }
+        index
+    }
+
+    /// Every path the lineage tables name: run outputs and configs, dataset
+    /// files, and the base-model and dataset manifests.
+    pub fn lineage_names(&self) -> impl Iterator<Item = &str> {
+        let runs = self.trainings.iter().flat_map(|t| {
+            t.outputs
+                .iter()
+                .chain(&t.configs)
+                .chain(t.base_model.as_ref().and_then(|b| b.manifest.as_ref()))
+        });
+        let datasets = self
+            .datasets
+            .iter()
+            .flat_map(|d| d.files.iter().chain(d.manifest.as_ref()));
+        runs.chain(datasets).map(String::as_str)
+    }
 }
 
 /// The `[[file]]` entries with their lines, each with the shard digests its

@@ -29,7 +29,7 @@ pub const MAX_CHAIN_DEPTH: usize = 64;
 /// reference resolves. Returns the problems found.
 pub fn check_lineage(manifest: &Manifest) -> Vec<Problem> {
     let roles: HashMap<&str, Role> = manifest
-        .file_index()
+        .index_of(manifest.lineage_names())
         .into_iter()
         .map(|(path, f)| (path, f.role))
         .collect();
@@ -331,7 +331,7 @@ pub const MAX_UPSTREAM_BYTES: u64 = 4 * manifest::MAX_MANIFEST_BYTES;
 pub fn check_chain(ctx: &ChainContext<'_>) -> ChainReport {
     let mut walk = ChainWalk {
         ctx,
-        listed: ctx.root.file_index(),
+        listed: std::cell::OnceCell::new(),
         done: HashMap::new(),
         by_digest: HashMap::new(),
         stack: vec![MANIFEST_FILE.to_string()],
@@ -346,8 +346,10 @@ pub fn check_chain(ctx: &ChainContext<'_>) -> ChainReport {
 /// The state of one level 3 walk.
 struct ChainWalk<'a> {
     ctx: &'a ChainContext<'a>,
-    /// The root manifest's files: every upstream file must be one.
-    listed: HashMap<&'a str, &'a manifest::FileEntry>,
+    /// The root manifest's files: every upstream file must be one. Indexed
+    /// when the first upstream file is looked up, so a model with no
+    /// upstream manifest never indexes its files.
+    listed: std::cell::OnceCell<HashMap<&'a str, &'a manifest::FileEntry>>,
     /// Upstream paths already followed.
     done: HashMap<String, Checked>,
     /// Upstream manifests already parsed, by digest; `None` while its own
@@ -503,7 +505,8 @@ impl<'a> ChainWalk<'a> {
     /// The listed entry of an upstream file: the root listing pins its bytes.
     fn pinned(&self, path: &str) -> Result<&'a manifest::FileEntry, String> {
         paths::check_path(path).map_err(|r| format!("its path {r}"))?;
-        self.listed.get(path).copied().ok_or_else(|| {
+        let listed = self.listed.get_or_init(|| self.ctx.root.file_index());
+        listed.get(path).copied().ok_or_else(|| {
             "it is not a [[file]] of this model's manifest, so nothing pins its bytes".to_string()
         })
     }
@@ -882,7 +885,7 @@ impl Lineage {
 
     /// The lineage recorded in `m`, with each named file's listed digest.
     pub fn of(m: &Manifest) -> Lineage {
-        let index = m.file_index();
+        let index = m.index_of(m.lineage_names());
         let file = |path: &String| FileRef {
             path: path.clone(),
             sha256: index.get(path.as_str()).map(|f| f.sha256),
