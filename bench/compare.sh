@@ -179,10 +179,12 @@ run() {
   done
   # One more run under GNU time for the peak resident set (kept out of the timings).
   r=$("$GNU_TIME" -f 'rss %M' "$@" 2>&1 >/dev/null | tail -n 1)
-  WALL[$name]=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.4f", a[int((NR+1)/2)]/1e9}')
+  WALL[$name]=$(median_s "${walls[@]}")
   RSS[$name]=${r##*rss }
   printf '  %-34s %8.3f s  %7d KiB\n' "$name" "${WALL[$name]}" "${RSS[$name]}" >&2
 }
+# The median of nanosecond walls, in seconds.
+median_s() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.4f", a[int((NR+1)/2)]/1e9}'; }
 gibps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.2f", b/1073741824/s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 verdict() { awk "BEGIN {exit !($1)}" && echo MET || echo "NOT MET"; }
@@ -340,8 +342,9 @@ fi
 # Against the floor of sha256sum over the same files on every core, in the same
 # run: `find DIR -type f -print0 | xargs -0 -P$(nproc) -n 5000 sha256sum` (-n
 # keeps the two processes' shares even; without it xargs packs the whole
-# argument limit into each call). The 3,000,000-entry case runs once per
-# command, for its peak RSS.
+# argument limit into each call). Each command a target compares with the
+# floor is timed in turns with it (`paired`). The 3,000,000-entry case runs
+# once per command, for its peak RSS.
 if want scale; then
 make_small_tree() { # dir files folders
   [ -f "$1.done" ] && return
@@ -372,23 +375,43 @@ fi
 warm_tree() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
 floor() { find "$1" -type f -print0 | xargs -0 -P"$(nproc)" -n 5000 sha256sum > /dev/null; }
 export -f floor
+# A command timed in turns with the floor over the same tree (floor, command,
+# floor, command, ...), so that the two medians a target compares come from the
+# same minutes: on this VM the speed of the machine drifts by a third within a
+# run, and a floor timed minutes earlier made the ratio swing by as much.
+# Records WALL[name] and WALL["name, floor"].
+paired() { # name tree command...
+  local name=$1 tree=$2; shift 2
+  local walls=() floors=() i t0 t1 r
+  for (( i = 0; i < runs; i++ )); do
+    t0=$(date +%s%N); floor "$tree"; t1=$(date +%s%N)
+    floors+=( $(( t1 - t0 )) )
+    t0=$(date +%s%N)
+    if ! "$@" >/dev/null 2>&1; then say "FAILED: $name: $*"; exit 1; fi
+    t1=$(date +%s%N)
+    walls+=( $(( t1 - t0 )) )
+  done
+  r=$("$GNU_TIME" -f 'rss %M' "$@" 2>&1 >/dev/null | tail -n 1)
+  WALL[$name]=$(median_s "${walls[@]}")
+  WALL["$name, floor"]=$(median_s "${floors[@]}")
+  RSS[$name]=${r##*rss }
+  printf '  %-34s %8.3f s  %7d KiB  (floor in turns: %.3f s)\n' "$name" "${WALL[$name]}" "${RSS[$name]}" "${WALL["$name, floor"]}" >&2
+}
 say "timing scale ($runs runs each, medians; 3,000,000 entries once each)"
 load_scale_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for d in scale1m scale100k scale3m; do rm -f $d/provenance.toml $d/provenance.files $d/provenance.sig; done
 warm_tree scale1m
-run "1m: find | xargs sha256sum"    bash -c 'floor scale1m'
-run "1m: init"                      "$ms" init scale1m --force --kind dataset --version 1
+paired "1m: init" scale1m           "$ms" init scale1m --force --kind dataset --version 1
 "$ms" sign scale1m --key release.key >/dev/null
-run "1m: verify"                    "$ms" verify scale1m --key release.pub
+paired "1m: verify" scale1m         "$ms" verify scale1m --key release.pub
 run "1m: update, unchanged"         "$ms" update scale1m
 run "1m: check"                     "$ms" check scale1m --key release.pub
 run "1m: sign"                      "$ms" sign scale1m --key release.key
 "$ms" verify scale1m --key release.pub >/dev/null
 warm_tree scale100k
-run "100k: find | xargs sha256sum"  bash -c 'floor scale100k'
 run "100k: init (TOML form)"        "$ms" init scale100k --force --kind dataset --version 1 --listing never
 "$ms" sign scale100k --key release.key >/dev/null
-run "100k: verify (TOML form)"      "$ms" verify scale100k --key release.pub
+paired "100k: verify (TOML form)" scale100k "$ms" verify scale100k --key release.pub
 run "100k: update (TOML form)"      "$ms" update scale100k
 run "100k: check (TOML form)"       "$ms" check scale100k --key release.pub --no-cache
 saved_runs=$runs; runs=1
@@ -404,18 +427,20 @@ load_scale_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 grep -q '^\[listing\]' scale1m/provenance.toml || { say "scale1m was not written in the large form"; exit 1; }
 grep -q '^\[listing\]' scale100k/provenance.toml && { say "scale100k was not written in the TOML form"; exit 1; }
-x1=${WALL["1m: find | xargs sha256sum"]}; i1=${WALL["1m: init"]}; v1m=${WALL["1m: verify"]}
+i1=${WALL["1m: init"]}; xi1=${WALL["1m: init, floor"]}
+v1m=${WALL["1m: verify"]}; x1=${WALL["1m: verify, floor"]}
 u1=${WALL["1m: update, unchanged"]}; g1=${WALL["1m: sign"]}
-x100=${WALL["100k: find | xargs sha256sum"]}; v100=${WALL["100k: verify (TOML form)"]}
+v100=${WALL["100k: verify (TOML form)"]}; x100=${WALL["100k: verify (TOML form), floor"]}
 rscale=0; for k in "${!RSS[@]}"; do [[ $k == 1m:* || $k == 100k:* || $k == 3m:* ]] && [[ $k != *sha256sum ]] && (( ${RSS[$k]} > rscale )) && rscale=${RSS[$k]}; done
 echo
 echo "scale: files of 512 bytes; load average $load_scale_before before, $load_scale_after after; floor: find | xargs -0 -P$(nproc) -n 5000 sha256sum"
+echo "(the floor at 1 M and 100 k is the one timed in turns with verify; init's own is in the targets)"
 printf '| case | floor | init | verify | update, unchanged | check | sign | peak RSS (init / verify / update / check) |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 row() { # case-prefix label suffix-of-init/verify/check suffix-of-update [sign time]
   local p=$1 label=$2
   printf '| %s | %s s | %s s | %s s | %s s | %s s | %s | %s / %s / %s / %s MiB |\n' "$label" \
-    "${WALL["$p: find | xargs sha256sum"]}" "${WALL["$p: init$3"]}" "${WALL["$p: verify$3"]}" \
+    "${WALL["$p: verify$3, floor"]:-${WALL["$p: find | xargs sha256sum"]}}" "${WALL["$p: init$3"]}" "${WALL["$p: verify$3"]}" \
     "${WALL["$p: update$4"]}" "${WALL["$p: check$3"]}" "${5:-}" \
     "$(mib ${RSS["$p: init$3"]})" "$(mib ${RSS["$p: verify$3"]})" "$(mib ${RSS["$p: update$4"]})" "$(mib ${RSS["$p: check$3"]})"
 }
@@ -425,7 +450,7 @@ row 3m "3,000,000 entries (hard links), 3,000 folders, once" "" ", unchanged" ""
 echo
 echo "scale targets:"
 check "verify 1 M files <= 1.0x the floor ($(ratio $v1m $x1)x: $v1m s vs $x1 s; stretch 0.8x)" "$v1m <= 1.0 * $x1"
-check "init 1 M files <= 1.3x the floor ($(ratio $i1 $x1)x)" "$i1 <= 1.3 * $x1"
+check "init 1 M files <= 1.3x the floor ($(ratio $i1 $xi1)x: $i1 s vs $xi1 s)" "$i1 <= 1.3 * $xi1"
 check "update of an unchanged 1 M <= 1.5x verify ($(ratio $u1 $v1m)x)" "$u1 <= 1.5 * $v1m"
 check "verify 100 k files in the TOML form <= 1.0x the floor ($(ratio $v100 $x100)x: $v100 s vs $x100 s)" "$v100 <= 1.0 * $x100"
 check "peak RSS of init, verify, update and check < 64 MiB at 100 k, 1 M and 3 M (largest $(mib $rscale) MiB)" "$rscale < 65536"
